@@ -1,0 +1,5 @@
+export * from './common.ts';
+export * from './conditions.ts';
+export * from './kinds.ts';
+export * from './provider.ts';
+export * from './service-account-token.ts';

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { conditionsSchema, duration, objectName, secretKey } from './common.ts';
+
+export const DELETION_POLICIES = ['Revoke', 'Retain'] as const;
+
+const restartTarget = z
+  .object({
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).meta({ description: 'Kind of the workload.' }),
+    name: objectName('Name of the workload, in the namespace of this ServiceAccountToken.'),
+  })
+  .meta({ description: 'A workload restarted (rollout restart) after each rotation.' });
+
+export const serviceAccountTokenSpecSchema = z
+  .object({
+    providerRef: z
+      .object({
+        kind: z
+          .enum(['CredentialsProvider', 'ClusterCredentialsProvider'])
+          .default('CredentialsProvider')
+          .meta({ description: 'CredentialsProvider (same namespace) or ClusterCredentialsProvider.' }),
+        name: objectName('Name of the provider.'),
+      })
+      .meta({
+        description: 'The provider config that says which credentials API mints this token. Immutable.',
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == oldSelf',
+            message: 'providerRef is immutable: delete and recreate the resource to move to another provider',
+          },
+        ],
+      }),
+    serviceAccount: z.string().max(253).optional().meta({
+      description:
+        'The upstream service account the token belongs to (id or name, per provider). Required by reference, iomete, rill serviceToken and http.',
+    }),
+    tokenName: z
+      .string()
+      .min(1)
+      .max(40)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .optional()
+      .meta({
+        description:
+          'Prefix of the upstream token name. tokensync appends a deterministic suffix (resource uid and revision) so names never collide and a crashed mint can be found again. Default: metadata.name.',
+      }),
+    readOnly: z.boolean().default(false).meta({
+      description: 'Ask for a read-only token (IOMETE, reference, Customer.io scope=read_only).',
+    }),
+    scopes: z.array(z.string().max(128)).max(64).optional().meta({
+      description: 'Provider-specific roles or scopes, e.g. Augment ["read","write"]. Changing them rotates the token.',
+    }),
+    attributes: z.record(z.string(), z.string().max(1024)).optional().meta({
+      description:
+        'Provider-specific attributes, e.g. Rill attributes, IOMETE maxRps. Changing them rotates the token.',
+    }),
+    lifetime: duration(
+      'Requested lifetime of each token. Unset: the provider default, which may be "never expires" (then see rotation.every).',
+    ).optional(),
+    renewBefore: duration('Renew this long before expiry. Mutually exclusive with renewBeforePercentage.').optional(),
+    renewBeforePercentage: z.number().int().min(1).max(99).optional().meta({
+      description:
+        'Renew when this percentage of the lifetime remains. Default when neither is set: 33 (renew at two thirds, as cert-manager does).',
+    }),
+    rotation: z
+      .object({
+        gracePeriod: duration(
+          'How long an old token stays valid after the Secret holds its successor, so consumers can reload. Default 5m.',
+        ).optional(),
+        every: duration(
+          'Rotate on this schedule even if the token never expires (e.g. Augment, Rill service tokens).',
+        ).optional(),
+      })
+      .optional()
+      .meta({ description: 'How rotation overlaps old and new tokens.' }),
+    secret: z
+      .object({
+        name: objectName('Name of the Secret written. Default: metadata.name. Immutable.', {
+          'x-kubernetes-validations': [
+            { rule: 'self == oldSelf', message: 'secret.name is immutable: the old Secret would be orphaned' },
+          ],
+        }).optional(),
+        labels: z.record(z.string(), z.string()).optional().meta({ description: 'Extra labels on the Secret.' }),
+        annotations: z
+          .record(z.string(), z.string())
+          .optional()
+          .meta({ description: 'Extra annotations on the Secret.' }),
+        type: z.string().max(253).default('Opaque').meta({ description: 'Secret type. Default Opaque.' }),
+        template: z.record(secretKey('Secret data key.'), z.string().max(65536)).optional().meta({
+          description:
+            'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}.',
+        }),
+      })
+      .optional()
+      .meta({
+        description: 'The Secret that receives the token, and its format.',
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.name) == has(oldSelf.name)',
+            message: 'secret.name cannot be added or removed after creation: the old Secret would be orphaned',
+          },
+        ],
+      }),
+    restartTargets: z.array(restartTarget).max(16).optional().meta({
+      description: 'Workloads restarted after each rotation, for consumers that read the token only at start.',
+    }),
+    deletionPolicy: z.enum(DELETION_POLICIES).default('Revoke').meta({
+      description: 'Revoke: revoke every live token upstream when this resource is deleted. Retain: leave them live.',
+    }),
+  })
+  .meta({
+    description: 'One desired upstream token, kept alive in one Secret.',
+    'x-kubernetes-validations': [
+      {
+        rule: '!(has(self.renewBefore) && has(self.renewBeforePercentage))',
+        message: 'set renewBefore or renewBeforePercentage, not both',
+      },
+      {
+        rule: '!has(self.renewBefore) || (has(self.lifetime) && duration(self.renewBefore) < duration(self.lifetime))',
+        message: 'renewBefore must be shorter than lifetime (and lifetime must be set)',
+      },
+      {
+        rule: '!has(self.lifetime) || duration(self.lifetime) >= duration("1m")',
+        message: 'lifetime must be at least 1m',
+      },
+    ],
+  });
+
+const tokenRef = z.object({
+  tokenId: z.string().max(512).meta({ description: 'Upstream id (or name) of the token. Never the value.' }),
+  revision: z.number().int().min(0).optional().meta({ description: 'Revision that minted it.' }),
+  name: z.string().max(512).optional().meta({ description: 'Upstream token name.' }),
+});
+
+export const serviceAccountTokenStatusSchema = z
+  .object({
+    conditions: conditionsSchema.optional(),
+    observedGeneration: z.number().int().optional().meta({ description: 'metadata.generation last acted on.' }),
+    tokenId: z
+      .string()
+      .max(512)
+      .optional()
+      .meta({ description: 'Upstream id of the token in the Secret. Never the value.' }),
+    tokenName: z.string().max(512).optional().meta({ description: 'Upstream name of the token in the Secret.' }),
+    revision: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Number of tokens minted for this resource so far.' }),
+    issuedAt: z.string().optional().meta({ description: 'When the current token was minted (RFC 3339).' }),
+    expiresAt: z.string().optional().meta({ description: 'When the current token expires (RFC 3339). Unset: never.' }),
+    renewalTime: z.string().optional().meta({ description: 'When tokensync will rotate the token (RFC 3339).' }),
+    secretName: z.string().optional().meta({ description: 'Name of the Secret holding the token.' }),
+    secretHash: z.string().max(128).optional().meta({
+      description:
+        'Keyed hash (HMAC) of the Secret data as last written: an out-of-band edit changes it. Not reversible.',
+    }),
+    specHash: z.string().max(128).optional().meta({
+      description: 'Hash of the spec fields that shape the token itself; a change rotates the token.',
+    }),
+    lastRenewRequest: z.string().max(64).optional().meta({
+      description: 'Last tokensync.io/renew-requested-at annotation value acted on.',
+    }),
+    pending: tokenRef
+      .extend({
+        startedAt: z.string().meta({ description: 'When the mint call started.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Journal written before a mint call: if tokensync crashes, the token is found by name and revoked on recovery.',
+      }),
+    retiring: z
+      .array(
+        tokenRef.extend({
+          revokeAt: z.string().meta({ description: 'When the grace period ends and the token is revoked.' }),
+        }),
+      )
+      .max(32)
+      .optional()
+      .meta({ description: 'Old tokens inside their grace period, revoked at revokeAt.' }),
+    lastFailure: z
+      .string()
+      .max(4096)
+      .optional()
+      .meta({ description: 'Message of the last failure (never a token value).' }),
+    lastFailureTime: z.string().optional().meta({ description: 'When the last failure happened.' }),
+    failureCount: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Consecutive failures since the last success.' }),
+  })
+  .meta({ description: 'Observed state of the token. Holds ids and times, never token values.' });
+
+export type ServiceAccountTokenSpec = z.infer<typeof serviceAccountTokenSpecSchema>;
+export type ServiceAccountTokenStatus = z.infer<typeof serviceAccountTokenStatusSchema>;
