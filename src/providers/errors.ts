@@ -1,9 +1,18 @@
 /**
  * Typed upstream errors. The controller branches on `code`, never on messages: Transient and RateLimited are
  * retried with backoff (RateLimited no sooner than retryAfterMs), Permanent is surfaced and not hot-retried,
- * NotFound means "already gone" for revocations. Messages never contain token values.
+ * NotFound means "already gone" for revocations. Conflict means a create hit an existing upstream token of the same
+ * name (typically left by a crash between mint and Secret write): not retryable as is, the controller recovers by
+ * revoking or adopting the named token. Messages never contain token values.
  */
-export type ProviderErrorCode = 'NotFound' | 'Permanent' | 'RateLimited' | 'Transient' | 'Malformed' | 'Unsupported';
+export type ProviderErrorCode =
+  | 'NotFound'
+  | 'Permanent'
+  | 'Conflict'
+  | 'RateLimited'
+  | 'Transient'
+  | 'Malformed'
+  | 'Unsupported';
 
 const BRAND = Symbol.for('tokensync.ProviderError');
 
@@ -43,6 +52,8 @@ export const transient = (message: string, options: { statusCode?: number; cause
   new ProviderError('Transient', message, options);
 export const rateLimited = (message: string, retryAfterMs: number | undefined, statusCode = 429) =>
   new ProviderError('RateLimited', message, retryAfterMs === undefined ? { statusCode } : { statusCode, retryAfterMs });
+/** A create collided with an existing token of the same name (HTTP 409). */
+export const conflict = (message: string, statusCode = 409) => new ProviderError('Conflict', message, { statusCode });
 export const malformed = (message: string, statusCode?: number) =>
   new ProviderError('Malformed', message, statusCode === undefined ? {} : { statusCode });
 export const unsupported = (message: string) => new ProviderError('Unsupported', message);
