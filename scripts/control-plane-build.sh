@@ -16,6 +16,23 @@ mkdir -p "$bin"
 
 log() { printf '[control-plane-build] %s\n' "$*" >&2; }
 
+# Two runs at once (two test commands, an engineer and CI on one machine) must not build the same binary twice on
+# two cores: the second waits for the first, then finds everything cached.
+if command -v flock >/dev/null; then
+  exec 9>"$bin/.lock"
+  if ! flock -n 9; then
+    log "another build of $bin is running; waiting for it ..."
+    flock 9
+  fi
+fi
+
+need_build=false
+for out in etcd kube-apiserver kubectl kube-controller-manager helm; do [ -x "$bin/$out" ] || need_build=true; done
+if $need_build && ! command -v go >/dev/null; then
+  log "Go is needed to build the control plane binaries (https://go.dev/dl, version per tools/*/go.mod)"
+  exit 1
+fi
+
 build() { # build <module dir> <package> <output name>
   local dir=$1 pkg=$2 out=$3
   if [ -x "$bin/$out" ]; then log "$out: cached in $bin"; return; fi
