@@ -1,0 +1,285 @@
+// The one place (with the other src/kube files) that speaks @kubernetes/client-node. Controllers get plain JSON
+// objects and a handful of thin verbs; the generated typed clients are avoided on hot paths for two reasons:
+//   - they deserialize into model classes (Dates instead of RFC 3339 strings, unknown fields dropped on CRDs), so what
+//     the controller compares would differ from what the API server stores;
+//   - client-node builds a new undici Agent for every request, i.e. a new TLS connection per call. Here the first
+//     dispatcher built for a KubeConfig is kept and reused, so calls share keep-alive connections.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiException,
+  HttpMethod,
+  KubeConfig,
+  type KubeConfig as KubeConfigType,
+  KubernetesObjectApi,
+  PatchStrategy,
+  RequestContext,
+} from '@kubernetes/client-node';
+import { type Dispatcher, fetch } from 'undici';
+
+export type { KubeConfig } from '@kubernetes/client-node';
+export { ApiException } from '@kubernetes/client-node';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  ownerReferences?: Array<Record<string, unknown>>;
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+/** Identifies one object: enough to find its REST path through discovery. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/**
+ * Explicit path, else $KUBECONFIG, else in-cluster (service account), else ~/.kube/config. In-cluster comes before
+ * ~/.kube/config (unlike client-node's loadFromDefault) so a pod never picks up a stray config baked into its image.
+ */
+export function loadKubeConfig(options: { kubeconfig?: string; context?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  const fromEnv = process.env['KUBECONFIG'];
+  const inCluster =
+    process.env['KUBERNETES_SERVICE_HOST'] && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+  const home = join(homedir(), '.kube', 'config');
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else if (fromEnv) {
+    // KUBECONFIG may list several files; client-node merges them like kubectl does.
+    kc.loadFromDefault();
+  } else if (inCluster) kc.loadFromCluster();
+  else if (existsSync(home)) kc.loadFromFile(home);
+  else throw new Error('no kubeconfig: pass --kubeconfig, set KUBECONFIG, run in a cluster, or create ~/.kube/config');
+  if (options.context) kc.setCurrentContext(options.context);
+  return kc;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Raw requests
+
+const dispatchers = new WeakMap<KubeConfigType, Dispatcher | null>();
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** API path, e.g. /api/v1/namespaces/default/secrets/x */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** One JSON request with the KubeConfig's credentials; non-2xx throws client-node's ApiException (code, body). */
+export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest): Promise<T> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
+  for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  // Auth is applied per request (exec plugins and projected SA tokens rotate); the dispatcher is reused.
+  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  await kc.applySecurityAuthentication(ctx);
+  let dispatcher = dispatchers.get(kc);
+  if (dispatcher === undefined) {
+    dispatcher = ctx.getDispatcher() ?? null;
+    dispatchers.set(kc, dispatcher);
+  }
+  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+  let body: string | undefined;
+  if (req.body !== undefined) {
+    body = JSON.stringify(req.body);
+    headers['content-type'] = req.contentType ?? 'application/json';
+  }
+  const res = await fetch(url, {
+    method: req.method,
+    headers,
+    body,
+    signal: req.signal,
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Non-JSON error bodies (proxies, 503 pages) are passed through as text.
+  }
+  if (res.status < 200 || res.status > 299) {
+    const message = (parsed as { message?: string } | undefined)?.message ?? res.statusText;
+    throw new ApiException(res.status, `${req.method} ${req.path}: ${res.status} ${message}`, parsed, {
+      ...Object.fromEntries(res.headers),
+    });
+  }
+  return parsed as T;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Discovery: apiVersion + kind → REST path (cached per KubeConfig by client-node's KubernetesObjectApi).
+
+class PathResolver extends KubernetesObjectApi {
+  static create(kc: KubeConfig): PathResolver {
+    const resolver = kc.makeApiClient(PathResolver);
+    // Only used for namespaced kinds given without a namespace: the kubeconfig context's namespace, as kubectl does.
+    resolver.setDefaultNamespace(kc);
+    return resolver;
+  }
+
+  pathOf(ref: ObjectRef, collection = false): Promise<string> {
+    const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } };
+    return this.specUriPath(spec, collection ? 'create' : 'read');
+  }
+}
+
+const resolvers = new WeakMap<KubeConfigType, PathResolver>();
+
+/** The REST path of an object (or of its collection), found through discovery once per apiVersion. */
+export async function objectPath(kc: KubeConfig, ref: ObjectRef, collection = false): Promise<string> {
+  let resolver = resolvers.get(kc);
+  if (!resolver) {
+    resolver = PathResolver.create(kc);
+    resolvers.set(kc, resolver);
+  }
+  return resolver.pathOf(ref, collection);
+}
+
+function refOf(obj: ObjectRef | KubeObject): ObjectRef {
+  if ('metadata' in obj) {
+    const o = obj as KubeObject;
+    return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace };
+  }
+  return obj;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verbs
+
+export async function getObject<T = KubeObject>(kc: KubeConfig, ref: ObjectRef): Promise<T> {
+  return kubeRequest<T>(kc, { method: 'GET', path: await objectPath(kc, ref) });
+}
+
+export interface PatchOptions {
+  /** Optimistic lock: the API server rejects the patch with 409 if the object changed since this version. */
+  resourceVersion?: string;
+  fieldManager?: string;
+}
+
+function withPrecondition(patch: Record<string, unknown>, resourceVersion?: string): Record<string, unknown> {
+  if (!resourceVersion) return patch;
+  const metadata = (patch['metadata'] as Record<string, unknown> | undefined) ?? {};
+  return { ...patch, metadata: { ...metadata, resourceVersion } };
+}
+
+/** JSON merge patch of the object (not its status). */
+export async function patchMerge<T = KubeObject>(
+  kc: KubeConfig,
+  ref: ObjectRef,
+  patch: Record<string, unknown>,
+  options: PatchOptions = {},
+): Promise<T> {
+  return kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path: await objectPath(kc, ref),
+    query: { fieldManager: options.fieldManager },
+    body: withPrecondition(patch, options.resourceVersion),
+    contentType: PatchStrategy.MergePatch,
+  });
+}
+
+/** Merge patch of the /status subresource: `{ status }` is sent, plus metadata.resourceVersion when given. */
+export async function patchStatus<T = KubeObject>(
+  kc: KubeConfig,
+  ref: ObjectRef,
+  status: Record<string, unknown>,
+  options: PatchOptions = {},
+): Promise<T> {
+  return kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path: `${await objectPath(kc, ref)}/status`,
+    query: { fieldManager: options.fieldManager },
+    body: withPrecondition({ status }, options.resourceVersion),
+    contentType: PatchStrategy.MergePatch,
+  });
+}
+
+/**
+ * Server-side apply: the API server merges `obj` as the fields owned by `fieldManager`. JSON is valid YAML, so the
+ * body is sent as JSON with the apply-patch+yaml content type.
+ */
+export async function serverSideApply<T = KubeObject>(
+  kc: KubeConfig,
+  obj: KubeObject,
+  options: { fieldManager: string; force?: boolean },
+): Promise<T> {
+  // managedFields in an apply body is rejected or misread; resourceVersion would turn apply into a precondition.
+  const { managedFields: _mf, ...metadata } = obj.metadata;
+  return kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path: await objectPath(kc, refOf(obj)),
+    query: { fieldManager: options.fieldManager, force: options.force ? true : undefined },
+    body: { ...obj, metadata },
+    contentType: PatchStrategy.ServerSideApply,
+  });
+}
+
+export async function deleteObject(
+  kc: KubeConfig,
+  ref: ObjectRef,
+  options: {
+    propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+    preconditions?: { uid?: string; resourceVersion?: string };
+  } = {},
+): Promise<void> {
+  await kubeRequest(kc, {
+    method: 'DELETE',
+    path: await objectPath(kc, ref),
+    body: {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: options.propagationPolicy,
+      preconditions: options.preconditions,
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Error predicates. They accept client-node's ApiException (from this module and from the generated clients) and the
+// plain `{ statusCode }` errors client-node's Watch throws, and never throw themselves.
+
+export function statusCodeOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e.code === 'number') return e.code;
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+export function isConflict(err: unknown): boolean {
+  return statusCodeOf(err) === 409;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusCodeOf(err) === 404;
+}
+
+/** 410 Gone: a list or watch asked for a resourceVersion that etcd has compacted away. */
+export function isGone(err: unknown): boolean {
+  return statusCodeOf(err) === 410;
+}
