@@ -72,6 +72,8 @@ export interface ProviderClient {
   list(serviceAccount: string | undefined, signal?: AbortSignal): Promise<TokenInfo[]>;
   /** Reachability and authentication, for the provider's Ready condition. Throws a ProviderError. */
   check(signal?: AbortSignal): Promise<void>;
+  /** Release keep-alive connections (the Agent the adapter created, never an injected dispatcher). Optional. */
+  close?(): Promise<void>;
 }
 
 /** A provider spec with its management credential resolved from the referenced Secret. */

@@ -1,0 +1,302 @@
+import { z } from 'zod';
+import { conflict, malformed, ProviderError, permanent, unsupported } from '../errors.ts';
+import { HttpTransport } from '../http/transport.ts';
+import { SecretValue } from '../secret-value.ts';
+import { parseExpiry } from '../token-utils.ts';
+import type {
+  HttpEndpoint,
+  IssuedToken,
+  IssueRequest,
+  ProviderCapabilities,
+  ProviderClient,
+  ProviderDeps,
+  ProviderFactory,
+  ResolvedProviderConfig,
+  TokenInfo,
+  TokenRef,
+} from '../types.ts';
+import { parsePointer, resolvePointer } from './json-pointer.ts';
+import { renderJsonTemplate, TemplateError, type TemplateValues, templateVariables } from './template.ts';
+
+/**
+ * Generic REST credentials API (type: http), driven entirely by spec.http. The management credential is sent as
+ * `Authorization: Bearer <credential>`. Paths take {serviceAccount}, {tokenName}, {tokenId} (URL-encoded); bodies
+ * are JSON templates (see template.ts). The issue response is read through RFC 6901 pointers.
+ */
+export const GENERIC_HTTP_WIRE = {
+  authHeaders: (credential: string): Record<string, string> => ({ authorization: `Bearer ${credential}` }),
+} as const;
+
+const PATH_PLACEHOLDER = /\{(serviceAccount|tokenName|tokenId)\}|\{([^}]*)\}/g;
+const anyJson = z.unknown();
+
+interface PathValues {
+  serviceAccount?: string | undefined;
+  tokenName?: string | undefined;
+  tokenId?: string | undefined;
+}
+
+export function renderPath(path: string, values: PathValues): string {
+  const rendered = path.replace(PATH_PLACEHOLDER, (_all, known: string | undefined, unknown: string | undefined) => {
+    if (known === undefined) throw new TemplateError(`unknown path placeholder {${unknown}}`);
+    const value = values[known as keyof PathValues];
+    if (value === undefined || value === '') throw new TemplateError(`path placeholder {${known}} has no value here`);
+    return encodeURIComponent(value);
+  });
+  return rendered.startsWith('/') ? rendered : `/${rendered}`;
+}
+
+function validatePath(path: string): void {
+  for (const match of path.matchAll(PATH_PLACEHOLDER)) {
+    if (match[1] === undefined) throw permanent(`http: unknown path placeholder {${match[2]}} in "${path}"`);
+  }
+}
+
+export class GenericHttpProvider implements ProviderClient {
+  readonly type = 'http' as const;
+  readonly capabilities: ProviderCapabilities;
+  readonly #config: NonNullable<ResolvedProviderConfig['http']>;
+  readonly #transport: HttpTransport;
+  readonly #credential: SecretValue;
+  readonly #now: () => number;
+  readonly #issueUsesLifetime: boolean;
+
+  constructor(config: ResolvedProviderConfig, deps: ProviderDeps) {
+    if (!config.url) throw permanent('http: spec.url is required');
+    if (!config.http) throw permanent('http: spec.http is required');
+    this.#config = config.http;
+    // Validate the whole configuration up front: a bad template is a Ready=False provider, not a failed issue.
+    const endpoints: [string, HttpEndpoint | undefined][] = [
+      ['issue', config.http.issue],
+      ['revoke', config.http.revoke],
+      ['lookup', config.http.lookup],
+    ];
+    for (const [label, endpoint] of endpoints) {
+      if (!endpoint) continue;
+      validatePath(endpoint.path);
+      if (endpoint.body !== undefined) {
+        try {
+          renderJsonTemplate(endpoint.body, {
+            serviceAccount: 'sa',
+            tokenName: 'name',
+            lifetimeSeconds: 1,
+            readOnly: false,
+            scopes: [],
+          });
+        } catch (error) {
+          throw permanent(`http: spec.http.${label}.body: ${error instanceof Error ? error.message : 'invalid'}`);
+        }
+      }
+    }
+    for (const [label, pointer] of [
+      ['valuePointer', config.http.valuePointer],
+      ['idPointer', config.http.idPointer],
+      ['expiresAtPointer', config.http.expiresAtPointer],
+    ] as const) {
+      if (pointer === undefined) continue;
+      try {
+        parsePointer(pointer);
+      } catch {
+        throw permanent(`http: spec.http.${label} is not a valid JSON pointer`);
+      }
+    }
+    this.#issueUsesLifetime =
+      config.http.issue.body !== undefined && templateVariables(config.http.issue.body).has('lifetimeSeconds');
+    this.capabilities = {
+      mode: 'mint',
+      revoke: config.http.revoke !== undefined,
+      lookupByName: config.http.lookup !== undefined,
+      list: false,
+      expiry: config.http.expiresAtPointer !== undefined || this.#issueUsesLifetime ? 'optional' : 'never',
+    };
+    this.#transport = new HttpTransport({
+      provider: 'http',
+      baseUrl: config.url,
+      allowInsecureHttp: config.allowInsecureHttp,
+      caBundle: config.caBundle,
+      timeoutMs: config.timeoutMs,
+      credential: config.credential,
+      deps,
+    });
+    this.#credential = config.credential;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  async #call(
+    operation: string,
+    endpoint: HttpEndpoint,
+    paths: PathValues,
+    values: TemplateValues,
+    signal: AbortSignal | undefined,
+    parse: boolean,
+  ): Promise<unknown> {
+    let path: string;
+    let json: unknown;
+    try {
+      path = renderPath(endpoint.path, paths);
+      json = endpoint.body === undefined ? undefined : renderJsonTemplate(endpoint.body, values);
+    } catch (error) {
+      if (error instanceof TemplateError) throw permanent(`http ${operation}: ${error.message}`);
+      throw error;
+    }
+    const { data } = await this.#transport.call({
+      operation,
+      method: endpoint.method,
+      path,
+      headers: GENERIC_HTTP_WIRE.authHeaders(this.#credential.reveal()),
+      json,
+      ...(parse ? { schema: anyJson } : {}),
+      signal,
+    });
+    return data;
+  }
+
+  async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    const issuedAt = this.#now();
+    let document: unknown;
+    try {
+      document = await this.#call(
+        'issue',
+        this.#config.issue,
+        { serviceAccount: request.serviceAccount, tokenName: request.name },
+        templateValues(request),
+        signal,
+        true,
+      );
+    } catch (error) {
+      if (ProviderError.is(error) && error.statusCode === 409) {
+        throw conflict(`http issue: token "${request.name}" already exists (HTTP 409)`);
+      }
+      throw error;
+    }
+    const value = resolvePointer(document, this.#config.valuePointer);
+    if (typeof value !== 'string' || value.length === 0) {
+      throw malformed(`http issue: no token string at valuePointer "${this.#config.valuePointer}"`);
+    }
+    const rawId = resolvePointer(document, this.#config.idPointer);
+    if ((typeof rawId !== 'string' || rawId.length === 0) && typeof rawId !== 'number') {
+      throw malformed(
+        `http issue: no id at idPointer "${this.#config.idPointer}"; a token named "${request.name}" may exist upstream untracked`,
+      );
+    }
+    const issued: IssuedToken = { id: String(rawId), name: request.name, value: new SecretValue(value) };
+    let expiresAt: Date | undefined;
+    if (this.#config.expiresAtPointer !== undefined) {
+      expiresAt = parseExpiry(resolvePointer(document, this.#config.expiresAtPointer));
+    }
+    if (!expiresAt && this.#issueUsesLifetime && request.lifetimeSeconds !== undefined) {
+      expiresAt = new Date(issuedAt + request.lifetimeSeconds * 1000);
+    }
+    if (expiresAt) issued.expiresAt = expiresAt;
+    return issued;
+  }
+
+  async revoke(ref: TokenRef, signal?: AbortSignal): Promise<void> {
+    const endpoint = this.#config.revoke;
+    if (!endpoint) throw unsupported('http revoke: spec.http.revoke is not configured');
+    try {
+      await this.#call(
+        'revoke',
+        endpoint,
+        { serviceAccount: ref.serviceAccount, tokenName: ref.name, tokenId: ref.id },
+        {
+          serviceAccount: ref.serviceAccount,
+          tokenName: ref.name ?? '',
+          lifetimeSeconds: undefined,
+          readOnly: false,
+          scopes: [],
+        },
+        signal,
+        false,
+      );
+    } catch (error) {
+      if (ProviderError.is(error) && error.code === 'NotFound') return;
+      throw error;
+    }
+  }
+
+  async lookup(ref: { name: string; serviceAccount?: string }, signal?: AbortSignal): Promise<TokenInfo | undefined> {
+    const endpoint = this.#config.lookup;
+    if (!endpoint) return undefined;
+    let document: unknown;
+    try {
+      document = await this.#call(
+        'lookup',
+        endpoint,
+        { serviceAccount: ref.serviceAccount, tokenName: ref.name },
+        {
+          serviceAccount: ref.serviceAccount,
+          tokenName: ref.name,
+          lifetimeSeconds: undefined,
+          readOnly: false,
+          scopes: [],
+        },
+        signal,
+        true,
+      );
+    } catch (error) {
+      if (ProviderError.is(error) && error.code === 'NotFound') return undefined;
+      throw error;
+    }
+    const rawId = resolvePointer(document, this.#config.idPointer);
+    const info: TokenInfo = {
+      id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : ref.name,
+      name: ref.name,
+      active: true,
+    };
+    if (this.#config.expiresAtPointer !== undefined) {
+      const expiresAt = parseExpiry(resolvePointer(document, this.#config.expiresAtPointer));
+      if (expiresAt) {
+        info.expiresAt = expiresAt;
+        info.active = expiresAt.getTime() > this.#now();
+      }
+    }
+    return info;
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    throw unsupported('http list: the generic http provider cannot list tokens');
+  }
+
+  /**
+   * With a lookup endpoint: look up a name that never exists (404 or 200 both prove access). Without: GET the base
+   * URL; any answer except 401/403, 429, 5xx or a network failure counts as reachable.
+   */
+  async check(signal?: AbortSignal): Promise<void> {
+    try {
+      if (this.#config.lookup) {
+        await this.lookup({ name: 'tokensync-healthcheck', serviceAccount: 'tokensync-healthcheck' }, signal);
+      } else {
+        await this.#transport.call({
+          operation: 'check',
+          method: 'GET',
+          path: '/',
+          headers: GENERIC_HTTP_WIRE.authHeaders(this.#credential.reveal()),
+          signal,
+        });
+      }
+    } catch (error) {
+      if (!ProviderError.is(error)) throw error;
+      const status = error.statusCode;
+      if ((error.code === 'NotFound' || error.code === 'Permanent') && status !== 401 && status !== 403 && status)
+        return;
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+}
+
+function templateValues(request: IssueRequest): TemplateValues {
+  return {
+    serviceAccount: request.serviceAccount,
+    tokenName: request.name,
+    lifetimeSeconds: request.lifetimeSeconds,
+    readOnly: request.readOnly,
+    scopes: request.scopes,
+  };
+}
+
+export const createGenericHttpProvider: ProviderFactory = (config, deps) => new GenericHttpProvider(config, deps);
