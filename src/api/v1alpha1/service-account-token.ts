@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditionsSchema, duration, objectName, secretKey } from './common.ts';
+import { conditionsSchema, duration, objectName, SECRET_KEY_PATTERN, secretKey } from './common.ts';
 
 export const DELETION_POLICIES = ['Revoke', 'Retain'] as const;
 
@@ -85,10 +85,23 @@ export const serviceAccountTokenSpecSchema = z
           .optional()
           .meta({ description: 'Extra annotations on the Secret.' }),
         type: z.string().max(253).default('Opaque').meta({ description: 'Secret type. Default Opaque.' }),
-        template: z.record(secretKey('Secret data key.'), z.string().max(65536)).optional().meta({
-          description:
-            'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}.',
-        }),
+        template: z
+          .record(secretKey('Secret data key.'), z.string().max(65536))
+          .refine((t) => Object.keys(t).length <= 64, 'secret.template has at most 64 keys')
+          .optional()
+          .meta({
+            description:
+              'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}.',
+            maxProperties: 64,
+            // Structural schemas cannot constrain map keys (propertyNames is dropped), so the API server checks them
+            // with CEL: a bad key is refused at apply time instead of failing every Secret write.
+            'x-kubernetes-validations': [
+              {
+                rule: `self.all(k, size(k) <= 253 && k.matches('${SECRET_KEY_PATTERN}'))`,
+                message: 'secret.template keys must be valid Secret data keys: letters, digits, -, _ and . (at most 253)',
+              },
+            ],
+          }),
       })
       .optional()
       .meta({
