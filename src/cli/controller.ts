@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import { Manager } from '../controller/manager.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { createLogger } from '../observability/logger.ts';
+import { startHealthServer, startMetricsServer } from '../observability/health.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { CONTROLLER_HELP, parseControllerFlags } from './controller-flags.ts';
+
+/** `tokensync controller`: the operator process. */
+export async function run(argv: string[]): Promise<number> {
+  let flags: ReturnType<typeof parseControllerFlags>;
+  try {
+    flags = parseControllerFlags(argv);
+  } catch (error) {
+    console.error(`tokensync controller: ${(error as Error).message}\n\n${CONTROLLER_HELP}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(CONTROLLER_HELP);
+    return 0;
+  }
+  const logger = createLogger({ level: flags['log-level'], format: flags['log-format'] });
+  const kubeConfig = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
+  const metrics = new Metrics();
+  const identity = `${hostname()}_${process.pid}`;
+  const events = new EventRecorder({ kubeConfig, component: 'tokensync', instance: identity });
+  const manager = new Manager({
+    kubeConfig,
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    maxConcurrentReconciles: flags['max-concurrent-reconciles'],
+    logger,
+    metrics,
+    events,
+    resyncPeriodMs: flags['resync-period'],
+  });
+
+  let leading = !flags['leader-elect'];
+  let elector: LeaderElector | undefined;
+  const health = await startHealthServer(flags['health-probe-bind-address'], {
+    healthy: () => true,
+    // Ready once caches are synced; a standby is ready too (it is healthy and can take over).
+    ready: () => (manager.hasSynced() ? { ok: true } : { ok: false, reason: 'caches not synced' }),
+  });
+  const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics.registry);
+  logger.info({ health: health.url, metrics: metricsServer.url, namespace: flags.namespace ?? '(all)', identity }, 'starting');
+
+  const shutdown = new AbortController();
+  let exitCode = 0;
+  const onSignal = (signal: string) => {
+    logger.info({ signal }, 'shutting down: finishing in-flight reconciles');
+    shutdown.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+
+  await manager.start();
+  logger.info({ tokens: manager.tokens.size() }, 'caches synced');
+
+  if (!flags['leader-elect']) {
+    metrics.leader.set(1);
+    await manager.run(shutdown.signal);
+  } else {
+    const namespace = flags['leader-election-namespace'] ?? process.env['POD_NAMESPACE'];
+    if (!namespace) {
+      logger.error('--leader-elect needs --leader-election-namespace or POD_NAMESPACE');
+      return 2;
+    }
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace,
+      name: flags['leader-election-id'],
+      identity,
+      leaseDurationMs: flags['lease-duration'],
+      renewDeadlineMs: flags['renew-deadline'],
+      retryPeriodMs: flags['retry-period'],
+      logger,
+      onChange: (leader) => metrics.leader.set(leader ? 1 : 0),
+    });
+    const running = elector.run({
+      onStartedLeading: async (signal) => {
+        leading = true;
+        logger.info('became leader');
+        const both = AbortSignal.any([signal, shutdown.signal]);
+        await manager.run(both);
+      },
+      onStoppedLeading: () => {
+        if (leading && !shutdown.signal.aborted) {
+          // client-go exits here too: in-flight work of a deposed leader must not race the new one.
+          logger.error('lost leadership; exiting so a fresh process can stand by');
+          exitCode = 1;
+          shutdown.abort();
+        }
+        leading = false;
+      },
+    });
+    await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await elector.stop();
+    await running.catch(() => undefined);
+  }
+  await manager.stop();
+  await Promise.all([health.close(), metricsServer.close()]);
+  logger.info('stopped');
+  return exitCode;
+}

@@ -1,0 +1,27 @@
+import type { Condition } from '../api/v1alpha1/index.ts';
+
+/**
+ * Sets a condition the way apimachinery's meta.SetStatusCondition does: lastTransitionTime changes only when the
+ * status flips, so re-computing an unchanged condition yields an identical object (and no status write).
+ */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === next.type);
+  const previous = index >= 0 ? list[index] : undefined;
+  const condition: Condition = {
+    ...next,
+    lastTransitionTime:
+      previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  if (index >= 0) list[index] = condition;
+  else list.push(condition);
+  return list;
+}
+
+export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

@@ -1,0 +1,20 @@
+/** What a reconcile asks of the work queue. Errors thrown instead are retried with per-key backoff. */
+export interface ReconcileResult {
+  /** Reconcile again after this many ms (a renewal or a grace period ending); the earliest request wins. */
+  requeueAfterMs?: number;
+}
+
+/** Retry after at least this delay (e.g. an upstream Retry-After), not counting as a hot-loop-prone error. */
+export class RequeueAfterError extends Error {
+  override readonly name = 'RequeueAfterError';
+  readonly delayMs: number;
+  constructor(message: string, delayMs: number) {
+    super(message);
+    this.delayMs = delayMs;
+  }
+}
+
+export function earliest(...delays: Array<number | undefined>): number | undefined {
+  const defined = delays.filter((d): d is number => d !== undefined);
+  return defined.length ? Math.max(0, Math.min(...defined)) : undefined;
+}
