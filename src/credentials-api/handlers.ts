@@ -69,6 +69,11 @@ function serviceAccountView(account: ServiceAccountRecord) {
   return { id: account.id, name: account.name, groups: [...account.groups], createdAt: iso(account.createdAt) };
 }
 
+/*
+ * Error messages never echo names or ids from the request: a client that mistakenly puts a token value in a path
+ * or a name field must not find it again in an error it logs. The client knows what it asked for.
+ */
+
 function principalOf(ctx: RequestContext): Principal {
   if (!ctx.principal) throw unauthorized();
   return ctx.principal;
@@ -91,14 +96,14 @@ export function createHandlers(deps: HandlerDeps) {
       await store.persist();
       logger.info({ serviceAccountId: id }, 'credentials-api: service account auto-created');
     }
-    if (!account) throw notFound('service_account_not_found', `Service account "${id}" not found`);
+    if (!account) throw notFound('service_account_not_found', 'Service account not found');
     if (!canManage(principal, account)) throw sameGroupForbidden();
     return account;
   }
 
   function tokenOf(account: ServiceAccountRecord, name: string): TokenRecord {
     const token = store.getToken(account.id, name);
-    if (!token) throw notFound('token_not_found', `Token "${name}" not found in service account "${account.id}"`);
+    if (!token) throw notFound('token_not_found', 'Token not found in this service account');
     return token;
   }
 
@@ -120,7 +125,7 @@ export function createHandlers(deps: HandlerDeps) {
         createdAt: now(),
       };
       if (!store.createServiceAccount(account)) {
-        throw conflict('service_account_exists', `Service account "${body.id}" already exists`);
+        throw conflict('service_account_exists', 'A service account with this id already exists');
       }
       await store.persist();
       logger.info({ serviceAccountId: account.id }, 'credentials-api: service account created');
@@ -174,11 +179,11 @@ export function createHandlers(deps: HandlerDeps) {
         createdAt,
       );
       if (result === 'conflict') {
-        throw conflict('token_exists', `Token "${body.name}" already exists in service account "${account.id}"`);
+        throw conflict('token_exists', 'A live token with this name already exists in this service account');
       }
       if (result === 'no_account') {
         // Deleted concurrently while we persisted the auto-created account.
-        throw notFound('service_account_not_found', `Service account "${account.id}" not found`);
+        throw notFound('service_account_not_found', 'Service account not found');
       }
       stats.mints += 1;
       await store.persist();

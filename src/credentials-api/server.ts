@@ -231,9 +231,12 @@ export function createCredentialsApiServer(deps: ServerDeps): { server: Server; 
   };
 }
 
-/** Paths hold only ids and names; the query string is dropped in case a client put something secret in it. */
+/**
+ * Paths hold ids and names. The query string is dropped and anything shaped like a token value is masked, in case
+ * a client put a secret where a name belongs.
+ */
 function pathOnly(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0]!;
+  return (req.url ?? '/').split('?')[0]!.replace(/rsa_live_[A-Za-z0-9_-]*/g, 'rsa_live_[REDACTED]');
 }
 
 function send(res: ServerResponse, reply: Reply) {
