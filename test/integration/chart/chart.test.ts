@@ -1,0 +1,372 @@
+// The Helm chart against helm itself (lint, schema) and a real kube-apiserver (server-side dry-run, a real
+// install/upgrade/uninstall, and what its RBAC allows).
+import { execFile } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../support/control-plane.ts';
+
+const CHART = join(REPO_ROOT, 'charts', 'tokensync');
+const KUBE_VERSION = '1.30.0';
+const NS = 'tokensync-system';
+const SA = `system:serviceaccount:${NS}:tokensync`;
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+let cp: ControlPlane;
+const helmBin = () => join(process.env['TOKENSYNC_KUBE_BIN'] ?? cp.binDir, 'helm');
+
+function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      helmBin(),
+      args,
+      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: cp?.kubeconfigPath ?? '/dev/null' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function template(...args: string[]): Promise<{ yaml: string; objects: K8sObject[] }> {
+  const r = await helm(['template', 'tokensync', CHART, '-n', NS, '--kube-version', KUBE_VERSION, ...args]);
+  expect(r.code, r.stderr).toBe(0);
+  const objects = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+  return { yaml: r.stdout, objects };
+}
+
+/**
+ * The chart as `helm install` gets it. The kube-apiserver built from the Go module without release ldflags reports
+ * v0.0.0-master, which no kubeVersion constraint admits; against such a server only, install a copy without the
+ * constraint (the constraint itself is exercised by helm lint and helm template --kube-version).
+ */
+async function installableChart(): Promise<string> {
+  const version = await cp.kubectl(['version', '-o', 'json']);
+  const gitVersion = (JSON.parse(version.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+  if (!gitVersion.startsWith('v0.0.0')) return CHART;
+  const copy = join(cp.dir, 'chart');
+  cpSync(CHART, copy, { recursive: true });
+  const chartYaml = join(copy, 'Chart.yaml');
+  writeFileSync(chartYaml, readFileSync(chartYaml, 'utf8').replace(/^kubeVersion:.*$/m, ''));
+  return copy;
+}
+
+const find = (objects: K8sObject[], kind: string, name?: string) =>
+  objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+
+beforeAll(async () => {
+  // No CRDs from the control plane: the chart's own CRDs must install.
+  cp = await startControlPlane({ crds: false });
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
+describe('helm lint and template', () => {
+  it('lints clean in strict mode', async () => {
+    const r = await helm(['lint', '--strict', CHART, '--kube-version', KUBE_VERSION]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('0 chart(s) failed');
+  });
+
+  it("ships no CRDs in helm's native crds/ dir (they would clash with templates/crds.yaml on install)", async () => {
+    const r = await helm(['show', 'crds', CHART]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('');
+  });
+
+  it('renders the defaults: 2 replicas with leader election, hardened pod, cluster-wide RBAC, kept CRDs', async () => {
+    const { objects } = await template();
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    const pod = deployment!.spec.template.spec;
+    const container = pod.containers[0];
+    expect(deployment!.spec.replicas).toBe(2);
+    expect(container.args).toContain('--leader-elect=true');
+    expect(container.args).not.toContainEqual(expect.stringMatching(/^--namespace=/));
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.env).toContainEqual({
+      name: 'POD_NAMESPACE',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+    });
+    expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'tmp', emptyDir: expect.any(Object) }));
+    expect(pod.topologySpreadConstraints).toHaveLength(2);
+    expect(find(objects, 'ClusterRole', 'tokensync')).toHaveLength(1);
+    expect(find(objects, 'Role', 'tokensync-leader-election')[0]!.metadata.namespace).toBe(NS);
+    expect(find(objects, 'PodDisruptionBudget')).toHaveLength(1);
+    expect(find(objects, 'Service', 'tokensync-metrics')).toHaveLength(1);
+    const crds = find(objects, 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'clustercredentialsproviders.tokensync.io',
+      'credentialsproviders.tokensync.io',
+      'serviceaccounttokens.tokensync.io',
+    ]);
+    for (const crd of crds) expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    for (const o of objects) expect(o.metadata.labels?.['app.kubernetes.io/instance'], o.kind).toBe('tokensync');
+  });
+
+  it('with watchNamespace: --namespace and a Role there, only cluster-scoped reads in a ClusterRole', async () => {
+    const { objects } = await template('--set', 'watchNamespace=apps');
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    expect(deployment!.spec.template.spec.containers[0].args).toContain('--namespace=apps');
+    expect(find(objects, 'ClusterRole', 'tokensync')).toEqual([]);
+    expect(find(objects, 'Role', 'tokensync')[0]!.metadata.namespace).toBe('apps');
+    expect(find(objects, 'RoleBinding', 'tokensync')[0]!.metadata.namespace).toBe('apps');
+    const [clusterRead] = find(objects, 'ClusterRole', 'tokensync-cluster-read') as Array<K8sObject & { rules: any[] }>;
+    const resources = clusterRead!.rules.flatMap((r: { resources: string[] }) => r.resources).sort();
+    expect(resources).toEqual(['clustercredentialsproviders', 'clustercredentialsproviders/status', 'namespaces']);
+    for (const rule of clusterRead!.rules) {
+      if (!rule.resources[0].endsWith('/status')) expect(rule.verbs).toEqual(['get', 'list', 'watch']);
+    }
+  });
+
+  it('one replica without leader election uses Recreate; two without it is refused', async () => {
+    const { objects } = await template('--set', 'replicaCount=1', '--set', 'leaderElection.enabled=false');
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    expect(deployment!.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment!.spec.template.spec.containers[0].args).toContain('--leader-elect=false');
+    expect(find(objects, 'PodDisruptionBudget')).toEqual([]);
+    const r = await helm([
+      'template',
+      'x',
+      CHART,
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'leaderElection.enabled=false',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('two controllers without a leader');
+  });
+
+  it('renders the optional monitoring objects with valid alert rules and dashboard', async () => {
+    const { objects } = await template(
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--set',
+      'grafanaDashboard.enabled=true',
+      '--set',
+      'crds.install=false',
+    );
+    expect(find(objects, 'CustomResourceDefinition')).toEqual([]);
+    expect(find(objects, 'ServiceMonitor')).toHaveLength(1);
+    const [rule] = find(objects, 'PrometheusRule') as Array<K8sObject & { spec: any }>;
+    const alerts = rule!.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        'TokensyncTokenExpiringWithoutRenewal',
+        'TokensyncUpstreamErrors',
+        'TokensyncReconcileErrors',
+      ]),
+    );
+    for (const r of rule!.spec.groups[0].rules) {
+      expect(r.expr).toMatch(/tokensync_/);
+      expect(r.annotations.runbook_url).toMatch(/operations\.md#/);
+    }
+    const [dashboard] = find(objects, 'ConfigMap', 'tokensync-dashboard') as Array<
+      K8sObject & { data: Record<string, string> }
+    >;
+    const json = JSON.parse(dashboard!.data['tokensync.json']);
+    expect(json.panels.length).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('values.schema.json', () => {
+  const rejects = async (args: string[], message: RegExp) => {
+    const r = await helm(['template', 'x', CHART, '--kube-version', KUBE_VERSION, ...args]);
+    expect(r.code, `accepted ${args.join(' ')}`).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  };
+
+  it('rejects a string replica count', () => rejects(['--set-string', 'replicaCount=two'], /replicaCount/));
+  it('rejects an unknown top-level key', () =>
+    rejects(['--set', 'replicas=2'], /additional properties 'replicas' not allowed|replicas/));
+  it('rejects an unknown log level', () => rejects(['--set', 'logLevel=loud'], /logLevel/));
+  it('rejects a bad duration', () => rejects(['--set', 'leaderElection.leaseDuration=15 seconds'], /leaseDuration/));
+  it('rejects zero replicas', () => rejects(['--set', 'replicaCount=0'], /replicaCount/));
+  it('rejects an unknown nested key', () =>
+    rejects(['--set', 'metrics.servicemonitor.enabled=true'], /servicemonitor/));
+});
+
+describe('against a real API server', () => {
+  beforeAll(async () => {
+    const r = await cp.kubectl(['create', 'namespace', NS]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('the default and single-namespace renders pass server-side dry-run', async () => {
+    const created = await cp.kubectl(['create', 'namespace', 'apps']);
+    expect(created.code, created.stderr).toBe(0);
+    for (const extra of [[], ['--set', 'watchNamespace=apps']]) {
+      // CRDs first: dry-run does not create them, so the rest cannot depend on them (and does not).
+      const { yaml } = await template(...extra);
+      const r = await cp.kubectl(['apply', '--dry-run=server', '--server-side', '-f', '-'], { input: yaml });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('deployment.apps/tokensync serverside-applied (server dry run)');
+    }
+  });
+
+  it('the kustomize base and overlay pass server-side dry-run', async () => {
+    const created = await cp.kubectl(['create', 'namespace', 'my-app']);
+    expect(created.code, created.stderr).toBe(0);
+    for (const dir of ['deploy/base', 'deploy/overlays/single-namespace']) {
+      const built = await cp.kubectl(['kustomize', join(REPO_ROOT, dir)]);
+      expect(built.code, built.stderr).toBe(0);
+      const r = await cp.kubectl(['apply', '--dry-run=server', '--server-side', '-f', '-'], { input: built.stdout });
+      expect(r.code, `${dir}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('installs, upgrades and uninstalls with helm; the CRDs survive the uninstall', async () => {
+    const chart = await installableChart();
+    const install = await helm(['install', 'tokensync', chart, '-n', NS]);
+    expect(install.code, install.stderr).toBe(0);
+    const crds = await cp.kubectl(['get', 'crd', '-o', 'name']);
+    expect(crds.stdout).toContain('serviceaccounttokens.tokensync.io');
+    const upgrade = await helm(['upgrade', 'tokensync', chart, '-n', NS, '--set', 'logLevel=debug']);
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    const args = await cp.kubectl([
+      '-n',
+      NS,
+      'get',
+      'deployment',
+      'tokensync',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].args}',
+    ]);
+    expect(args.stdout).toContain('--log-level=debug');
+    const uninstall = await helm(['uninstall', 'tokensync', '-n', NS]);
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    expect(uninstall.stdout + uninstall.stderr).toMatch(/kept due to the resource policy/);
+    const after = await cp.kubectl(['get', 'crd', 'serviceaccounttokens.tokensync.io', '-o', 'name']);
+    expect(after.code, after.stderr).toBe(0);
+    const deployment = await cp.kubectl(['-n', NS, 'get', 'deployment', 'tokensync']);
+    expect(deployment.code).not.toBe(0);
+  });
+});
+
+describe('RBAC of the rendered chart', () => {
+  // What the controller must be able to do, as `kubectl auth can-i` arguments.
+  const needed = [
+    ['get', 'serviceaccounttokens.tokensync.io'],
+    ['watch', 'serviceaccounttokens.tokensync.io'],
+    ['patch', 'serviceaccounttokens.tokensync.io'],
+    ['update', 'serviceaccounttokens.tokensync.io', '--subresource=status'],
+    ['update', 'serviceaccounttokens.tokensync.io', '--subresource=finalizers'],
+    ['list', 'credentialsproviders.tokensync.io'],
+    ['patch', 'credentialsproviders.tokensync.io', '--subresource=status'],
+    ['create', 'secrets'],
+    ['delete', 'secrets'],
+    ['watch', 'secrets'],
+    ['create', 'events'],
+    ['create', 'events.events.k8s.io'],
+    ['patch', 'deployments.apps'],
+    ['patch', 'statefulsets.apps'],
+    ['get', 'daemonsets.apps'],
+  ];
+  const clusterNeeded = [
+    ['watch', 'clustercredentialsproviders.tokensync.io'],
+    ['patch', 'clustercredentialsproviders.tokensync.io', '--subresource=status'],
+    ['list', 'namespaces'],
+  ];
+  const forbidden = [
+    ['get', 'pods'],
+    ['create', 'pods'],
+    ['get', 'configmaps'],
+    ['create', 'clusterroles.rbac.authorization.k8s.io'],
+    ['create', 'rolebindings.rbac.authorization.k8s.io'],
+    ['delete', 'serviceaccounttokens.tokensync.io'],
+    ['create', 'credentialsproviders.tokensync.io'],
+    ['delete', 'deployments.apps'],
+    ['create', 'serviceaccounts', '--subresource=token'],
+    ['delete', 'namespaces'],
+    ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
+  ];
+
+  async function canI(args: string[], options: { as?: string; kubeconfig?: string; namespace?: string }) {
+    const r = await cp.kubectl(
+      [
+        'auth',
+        'can-i',
+        ...args,
+        ...(options.namespace ? ['-n', options.namespace] : ['--all-namespaces']),
+        ...(options.as ? [`--as=${options.as}`] : []),
+      ],
+      options.kubeconfig ? { kubeconfig: options.kubeconfig } : undefined,
+    );
+    return r.stdout.trim();
+  }
+
+  async function applyRbac(...extra: string[]) {
+    const { objects } = await template(...extra);
+    // The CRDs too (idempotent): can-i resolves tokensync.io resources through discovery.
+    const rbac = objects.filter((o) => /Role|ServiceAccount|CustomResourceDefinition/.test(o.kind));
+    const r = await cp.kubectl(['apply', '-f', '-'], { input: rbac.map((o) => JSON.stringify(o)).join('\n') });
+    expect(r.code, r.stderr).toBe(0);
+    return objects;
+  }
+
+  it('cluster mode: the ServiceAccount may do what the controller needs, and nothing else', async () => {
+    await cp.kubectl(['create', 'namespace', NS]);
+    await applyRbac();
+    for (const args of [...needed, ...clusterNeeded]) {
+      expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
+    }
+    for (const args of forbidden) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
+    // Leases: in the release namespace only.
+    expect(await canI(['update', 'leases.coordination.k8s.io'], { as: SA, namespace: NS })).toBe('yes');
+    expect(await canI(['update', 'leases.coordination.k8s.io'], { as: SA, namespace: 'kube-system' })).toBe('no');
+    expect(await canI(['delete', 'leases.coordination.k8s.io'], { as: SA, namespace: NS })).toBe('no');
+  });
+
+  it('a user bound only to the rendered ClusterRole gets exactly its rules', async () => {
+    const kubeconfig = await cp.createUser('rbac-probe', ['rbac-probes']);
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'rbac-probe' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'tokensync' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'rbac-probe' }],
+    };
+    const r = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(binding) });
+    expect(r.code, r.stderr).toBe(0);
+    for (const args of [...needed, ...clusterNeeded])
+      expect(await canI(args, { kubeconfig }), args.join(' ')).toBe('yes');
+    for (const args of forbidden) expect(await canI(args, { kubeconfig }), args.join(' ')).toBe('no');
+    expect(await canI(['update', 'leases.coordination.k8s.io'], { kubeconfig, namespace: NS })).toBe('no');
+  });
+
+  it('single-namespace mode: secrets and tokens only in the watched namespace', async () => {
+    await cp.kubectl(['delete', 'clusterrolebinding', 'tokensync', 'rbac-probe']);
+    await cp.kubectl(['delete', 'clusterrole', 'tokensync']);
+    await cp.kubectl(['create', 'namespace', 'team-a']);
+    await applyRbac('--set', 'watchNamespace=team-a');
+    for (const args of needed) {
+      expect(await canI(args, { as: SA, namespace: 'team-a' }), args.join(' ')).toBe('yes');
+      expect(await canI(args, { as: SA, namespace: 'kube-system' }), `${args.join(' ')} in kube-system`).toBe('no');
+    }
+    for (const args of clusterNeeded) expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
+    expect(await canI(['delete', 'secrets'], { as: SA })).toBe('no');
+    for (const args of forbidden) expect(await canI(args, { as: SA, namespace: 'team-a' }), args.join(' ')).toBe('no');
+  });
+});
