@@ -186,7 +186,7 @@ describe('helm lint and template', () => {
     const [dashboard] = find(objects, 'ConfigMap', 'tokensync-dashboard') as Array<
       K8sObject & { data: Record<string, string> }
     >;
-    const json = JSON.parse(dashboard!.data['tokensync.json']);
+    const json = JSON.parse(dashboard!.data['tokensync.json']!);
     expect(json.panels.length).toBeGreaterThanOrEqual(8);
   });
 });
