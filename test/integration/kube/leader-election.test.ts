@@ -122,7 +122,12 @@ describe('LeaderElector against a real API server', () => {
       onChange: (l) => events.push(`b:${l ? 'leader' : 'follower'}`),
     });
     let aSignal: AbortSignal | undefined;
-    void a.run({ onStartedLeading: (s) => void (aSignal = s), onStoppedLeading: () => events.push('a:stopped') });
+    void a.run({
+      onStartedLeading: (s) => {
+        aSignal = s;
+      },
+      onStoppedLeading: () => events.push('a:stopped'),
+    });
     await waitFor(() => a.isLeader(), 'a to lead');
     void b.run({ onStartedLeading: () => {}, onStoppedLeading: () => {} });
     await new Promise((r) => setTimeout(r, 300));
