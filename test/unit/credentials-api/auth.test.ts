@@ -25,7 +25,13 @@ async function withGroups() {
 describe('management authentication', () => {
   it('answers 401 without a key, with a wrong key, and with a malformed header', async () => {
     t = await startTestApi();
-    for (const headers of [{}, { authorization: 'Bearer wrong-key' }, { authorization: `Basic ${t.api.adminKey}` }]) {
+    const cases: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-key' },
+      { authorization: `Basic ${t.api.adminKey}` },
+      { 'x-api-token': 'wrong-key' },
+    ];
+    for (const headers of cases) {
       const res = await t.call('GET', SAS, { key: null, headers });
       expect(res.status).toBe(401);
       expect(res.json).toEqual({ error: 'unauthorized', message: expect.any(String) });
