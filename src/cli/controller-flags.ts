@@ -14,9 +14,7 @@ export const controllerFlagsSchema = z.object({
   kubeconfig: z.string().optional(),
   namespace: z.string().optional(),
   'max-concurrent-reconciles': z.coerce.number().int().min(1).max(256).default(4),
-  'leader-elect': z
-    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
-    .default(false),
+  'leader-elect': z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
   'leader-election-namespace': z.string().optional(),
   'leader-election-id': z.string().default('tokensync-controller'),
   'lease-duration': duration.default(15_000),
@@ -53,12 +51,19 @@ Flags:
 `;
 
 /** Flags beat environment variables, which beat defaults. Throws a readable error listing every bad value. */
-export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerFlags & { help: boolean } {
+export function parseControllerFlags(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ControllerFlags & { help: boolean } {
   const shape = controllerFlagsSchema.shape;
   const options = Object.fromEntries(
     Object.keys(shape).map((name) => [name, { type: name === 'leader-elect' ? 'boolean' : 'string' }] as const),
   ) as Record<string, { type: 'string' | 'boolean' }>;
-  const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }) as {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...options, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  }) as {
     values: Record<string, string | boolean | undefined>;
   };
   const merged: Record<string, unknown> = {};

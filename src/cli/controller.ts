@@ -3,8 +3,8 @@ import { Manager } from '../controller/manager.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
-import { createLogger } from '../observability/logger.ts';
 import { startHealthServer, startMetricsServer } from '../observability/health.ts';
+import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { CONTROLLER_HELP, parseControllerFlags } from './controller-flags.ts';
 
@@ -44,7 +44,10 @@ export async function run(argv: string[]): Promise<number> {
     ready: () => (manager.hasSynced() ? { ok: true } : { ok: false, reason: 'caches not synced' }),
   });
   const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics.registry);
-  logger.info({ health: health.url, metrics: metricsServer.url, namespace: flags.namespace ?? '(all)', identity }, 'starting');
+  logger.info(
+    { health: health.url, metrics: metricsServer.url, namespace: flags.namespace ?? '(all)', identity },
+    'starting',
+  );
 
   const shutdown = new AbortController();
   let exitCode = 0;

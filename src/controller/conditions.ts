@@ -15,7 +15,9 @@ export function setCondition(
   const condition: Condition = {
     ...next,
     lastTransitionTime:
-      previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      previous && previous.status === next.status
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
   if (index >= 0) list[index] = condition;
   else list.push(condition);

@@ -1,7 +1,7 @@
-import { GROUP, VERSION, type AnyProvider, type ServiceAccountToken } from '../api/v1alpha1/index.ts';
+import { type AnyProvider, GROUP, type ServiceAccountToken, VERSION } from '../api/v1alpha1/index.ts';
 import { isNotFound, type KubeConfig, kubeRequest } from '../kube/client.ts';
 import { SecretValue } from '../providers/secret-value.ts';
-import { observeSecret, type ObservedSecret } from './observed-secret.ts';
+import { type ObservedSecret, observeSecret } from './observed-secret.ts';
 import type { KubePort, SecretManifest } from './ports.ts';
 
 const FIELD_MANAGER = 'tokensync';
@@ -55,7 +55,9 @@ export class KubeAdapter implements KubePort {
       path: satPath(sat.metadata.namespace!, sat.metadata.name),
       query: { fieldManager: FIELD_MANAGER },
       // resourceVersion makes this a compare-and-swap: finalizers of other controllers are never lost.
-      body: { metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion: sat.metadata.resourceVersion } },
+      body: {
+        metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion: sat.metadata.resourceVersion },
+      },
       contentType: MERGE,
     });
     return trim(updated);
@@ -85,7 +87,11 @@ export class KubeAdapter implements KubePort {
   async patchSecretMetadata(
     namespace: string,
     name: string,
-    metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null>; ownerReferences?: null },
+    metadata: {
+      labels?: Record<string, string | null>;
+      annotations?: Record<string, string | null>;
+      ownerReferences?: null;
+    },
   ): Promise<void> {
     await kubeRequest(this.#kc, {
       method: 'PATCH',
@@ -115,7 +121,9 @@ export class KubeAdapter implements KubePort {
         path: secretPath(namespace, name),
       });
       const encoded = secret.data?.[key];
-      return encoded === undefined ? undefined : new SecretValue(Buffer.from(encoded, 'base64').toString('utf8').trim());
+      return encoded === undefined
+        ? undefined
+        : new SecretValue(Buffer.from(encoded, 'base64').toString('utf8').trim());
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -159,7 +167,8 @@ export class KubeAdapter implements KubePort {
   }
 
   async patchProviderStatus(provider: AnyProvider, status: Record<string, unknown>): Promise<void> {
-    const plural = provider.kind === 'ClusterCredentialsProvider' ? 'clustercredentialsproviders' : 'credentialsproviders';
+    const plural =
+      provider.kind === 'ClusterCredentialsProvider' ? 'clustercredentialsproviders' : 'credentialsproviders';
     const scope = provider.metadata.namespace ? `/namespaces/${encodeURIComponent(provider.metadata.namespace)}` : '';
     await kubeRequest(this.#kc, {
       method: 'PATCH',

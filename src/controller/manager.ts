@@ -103,7 +103,11 @@ export class Manager {
     // Upstream-facing failures back off from 500 ms to 5 min with jitter, per key (client-go's default starts at
     // 5 ms, which would hammer a failing credentials API).
     const limiter = () => new ItemExponentialRateLimiter({ baseMs: 500, maxMs: 300_000, jitter: 0.5 });
-    this.tokenQueue = new WorkQueue({ name: 'serviceaccounttoken', rateLimiter: limiter(), metrics: queueMetrics('serviceaccounttoken') });
+    this.tokenQueue = new WorkQueue({
+      name: 'serviceaccounttoken',
+      rateLimiter: limiter(),
+      metrics: queueMetrics('serviceaccounttoken'),
+    });
     this.providerQueue = new WorkQueue({ name: 'provider', rateLimiter: limiter(), metrics: queueMetrics('provider') });
 
     const kube = options.kube ?? new KubeAdapter(kubeConfig);
@@ -150,12 +154,18 @@ export class Manager {
 
   /** Starts the caches and waits until all are synced. */
   async start(): Promise<void> {
-    await Promise.all([this.tokens.start(), this.providers.start(), this.clusterProviders.start(), this.secrets.start()]);
+    await Promise.all([
+      this.tokens.start(),
+      this.providers.start(),
+      this.clusterProviders.start(),
+      this.secrets.start(),
+    ]);
     this.#synced = true;
     const resync = this.#o.resyncPeriodMs ?? 3_600_000;
     this.#resyncTimer = setInterval(() => {
       for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
-      for (const p of [...this.providers.list(), ...this.clusterProviders.list()]) this.providerQueue.add(providerQueueKey(p));
+      for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
+        this.providerQueue.add(providerQueueKey(p));
     }, resync);
     this.#resyncTimer.unref();
   }
@@ -167,7 +177,8 @@ export class Manager {
   /** Runs workers until the signal aborts (leadership lost or shutdown); resolves when in-flight work finished. */
   async run(signal: AbortSignal): Promise<void> {
     for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
-    for (const p of [...this.providers.list(), ...this.clusterProviders.list()]) this.providerQueue.add(providerQueueKey(p));
+    for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
+      this.providerQueue.add(providerQueueKey(p));
     const workers: Promise<void>[] = [];
     for (let i = 0; i < this.#o.maxConcurrentReconciles; i++) {
       workers.push(this.#worker(this.tokenQueue, 'serviceaccounttoken', (key) => this.#reconcileToken(key)));
@@ -200,7 +211,11 @@ export class Manager {
     return this.providerReconciler.reconcile(provider);
   }
 
-  async #worker(queue: WorkQueue, controller: string, process: (key: string) => Promise<ReconcileResult>): Promise<void> {
+  async #worker(
+    queue: WorkQueue,
+    controller: string,
+    process: (key: string) => Promise<ReconcileResult>,
+  ): Promise<void> {
     const { logger, metrics } = this.#o;
     for (;;) {
       const key = await queue.get();
@@ -224,7 +239,10 @@ export class Manager {
           result = 'error';
           metrics?.reconcileErrors.inc({ controller });
           queue.addRateLimited(key);
-          logger.warn({ controller, key, err: describe(error), retries: queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+          logger.warn(
+            { controller, key, err: describe(error), retries: queue.numRequeues(key) },
+            'reconcile failed; retrying with backoff',
+          );
         }
       } finally {
         metrics?.reconciles.inc({ controller, result });
@@ -236,14 +254,18 @@ export class Manager {
 }
 
 function providerQueueKey(p: AnyProvider): string {
-  return p.kind === 'ClusterCredentialsProvider' ? `cluster/${p.metadata.name}` : `${p.metadata.namespace}/${p.metadata.name}`;
+  return p.kind === 'ClusterCredentialsProvider'
+    ? `cluster/${p.metadata.name}`
+    : `${p.metadata.namespace}/${p.metadata.name}`;
 }
 
 function referencesProvider(sat: ServiceAccountToken, p: AnyProvider): boolean {
   const ref = sat.spec.providerRef;
   if (ref.name !== p.metadata.name) return false;
   if (p.kind === 'ClusterCredentialsProvider') return ref.kind === 'ClusterCredentialsProvider';
-  return (ref.kind ?? 'CredentialsProvider') === 'CredentialsProvider' && sat.metadata.namespace === p.metadata.namespace;
+  return (
+    (ref.kind ?? 'CredentialsProvider') === 'CredentialsProvider' && sat.metadata.namespace === p.metadata.namespace
+  );
 }
 
 function statusChanged(e: InformerEvent<AnyProvider>): boolean {

@@ -20,7 +20,11 @@ export interface KubePort {
   patchSecretMetadata(
     namespace: string,
     name: string,
-    metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null>; ownerReferences?: null },
+    metadata: {
+      labels?: Record<string, string | null>;
+      annotations?: Record<string, string | null>;
+      ownerReferences?: null;
+    },
   ): Promise<void>;
   deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
   readSecretKey(namespace: string, name: string, key: string): Promise<SecretValue | undefined>;

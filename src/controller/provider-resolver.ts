@@ -116,7 +116,8 @@ export class ProviderResolver {
     const secretRef = spec.auth?.secretRef as { name: string; key: string; namespace?: string } | undefined;
     if (!secretRef) throw new Error(`${provider.kind} ${provider.metadata.name} has no spec.auth.secretRef`);
     const secretNamespace = secretRef.namespace ?? provider.metadata.namespace;
-    if (!secretNamespace) throw new Error(`${provider.kind} ${provider.metadata.name}: auth.secretRef.namespace is required`);
+    if (!secretNamespace)
+      throw new Error(`${provider.kind} ${provider.metadata.name}: auth.secretRef.namespace is required`);
     const credential = await this.#options.kube.readSecretKey(secretNamespace, secretRef.name, secretRef.key);
     if (!credential) {
       throw new Error(

@@ -25,10 +25,13 @@ export function validateTemplate(template: Record<string, string>): string[] {
   for (const [key, text] of Object.entries(template)) {
     const stripped = text.replace(EXPRESSION, (_m, variable: string, filters: string) => {
       if (!(TEMPLATE_VARIABLES as readonly string[]).includes(variable)) {
-        problems.push(`secret.template["${key}"]: unknown variable .${variable} (known: ${TEMPLATE_VARIABLES.join(', ')})`);
+        problems.push(
+          `secret.template["${key}"]: unknown variable .${variable} (known: ${TEMPLATE_VARIABLES.join(', ')})`,
+        );
       }
       for (const filter of parseFilters(filters)) {
-        if (!FILTERS[filter]) problems.push(`secret.template["${key}"]: unknown filter "${filter}" (known: json, base64)`);
+        if (!FILTERS[filter])
+          problems.push(`secret.template["${key}"]: unknown filter "${filter}" (known: json, base64)`);
       }
       return '';
     });

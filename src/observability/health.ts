@@ -40,7 +40,10 @@ export async function startHealthServer(bind: string, probe: Probe): Promise<{ u
   return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export async function startMetricsServer(bind: string, registry: Registry): Promise<{ url: string; close(): Promise<void> }> {
+export async function startMetricsServer(
+  bind: string,
+  registry: Registry,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

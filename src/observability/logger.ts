@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger };
 
@@ -67,7 +67,9 @@ function prettyStream(out: NodeJS.WritableStream): pino.DestinationStream {
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
       const clock = typeof time === 'string' ? time.slice(11, 19) : '';
-      out.write(`${clock} ${String(level).toUpperCase().padEnd(5)} ${String(msg ?? '')}${fields ? `  ${fields}` : ''}\n`);
+      out.write(
+        `${clock} ${String(level).toUpperCase().padEnd(5)} ${String(msg ?? '')}${fields ? `  ${fields}` : ''}\n`,
+      );
     },
   };
 }

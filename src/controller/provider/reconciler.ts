@@ -45,10 +45,18 @@ export class ProviderReconciler {
     } else {
       try {
         await resolution.client.check();
-        ready = { status: 'True', reason: Reason.Reachable, message: `${provider.spec.type} API reachable and credential accepted` };
+        ready = {
+          status: 'True',
+          reason: Reason.Reachable,
+          message: `${provider.spec.type} API reachable and credential accepted`,
+        };
       } catch (error) {
         const rejected = ProviderError.is(error) && !error.retryable;
-        ready = { status: 'False', reason: rejected ? Reason.UpstreamRejected : Reason.UpstreamError, message: describe(error) };
+        ready = {
+          status: 'False',
+          reason: rejected ? Reason.UpstreamRejected : Reason.UpstreamError,
+          message: describe(error),
+        };
       }
     }
     const conditions = setCondition(

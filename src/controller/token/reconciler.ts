@@ -112,11 +112,21 @@ export class TokenReconciler {
       if (r.ok) passthroughFingerprint = `passthrough:${r.credentialFingerprint}`;
     }
 
-    let violation = evaluate({ sat, secret, now: this.#now(), ...(passthroughFingerprint ? { passthroughFingerprint } : {}) });
+    let violation = evaluate({
+      sat,
+      secret,
+      now: this.#now(),
+      ...(passthroughFingerprint ? { passthroughFingerprint } : {}),
+    });
     if (violation && violation.action !== 'rotate') {
       // Decisions from the Secret's state are confirmed with a live read: a stale cache must never mint.
       secret = await this.#o.kube.getSecret(namespace, secretName);
-      violation = evaluate({ sat, secret, now: this.#now(), ...(passthroughFingerprint ? { passthroughFingerprint } : {}) });
+      violation = evaluate({
+        sat,
+        secret,
+        now: this.#now(),
+        ...(passthroughFingerprint ? { passthroughFingerprint } : {}),
+      });
     }
 
     if (violation?.action === 'conflict') {
@@ -142,7 +152,11 @@ export class TokenReconciler {
   // -------------------------------------------------------------------------------------------------------------
   // Issuing
 
-  async #issue(sat: ServiceAccountToken, r: Resolution & { ok: true }, violation: Violation): Promise<ServiceAccountToken> {
+  async #issue(
+    sat: ServiceAccountToken,
+    r: Resolution & { ok: true },
+    violation: Violation,
+  ): Promise<ServiceAccountToken> {
     const { client, provider } = r;
     const now = this.#now();
     const status = sat.status ?? {};
@@ -159,7 +173,13 @@ export class TokenReconciler {
         revision,
         conditions: setCondition(
           status.conditions,
-          { type: ConditionType.Issuing, status: 'True', reason: violation.reason, message: violation.message, observedGeneration: sat.metadata.generation },
+          {
+            type: ConditionType.Issuing,
+            status: 'True',
+            reason: violation.reason,
+            message: violation.message,
+            observedGeneration: sat.metadata.generation,
+          },
           now,
         ),
       },
@@ -171,11 +191,17 @@ export class TokenReconciler {
       issued = await client.issue({
         ...(journaled.spec.serviceAccount ? { serviceAccount: journaled.spec.serviceAccount } : {}),
         name,
-        ...(journaled.spec.lifetime ? { lifetimeSeconds: Math.round(parseDuration(journaled.spec.lifetime) / 1000) } : {}),
+        ...(journaled.spec.lifetime
+          ? { lifetimeSeconds: Math.round(parseDuration(journaled.spec.lifetime) / 1000) }
+          : {}),
         readOnly: journaled.spec.readOnly ?? false,
         scopes: journaled.spec.scopes ?? [],
         attributes: journaled.spec.attributes ?? {},
-        owner: { namespace: journaled.metadata.namespace!, name: journaled.metadata.name, uid: journaled.metadata.uid! },
+        owner: {
+          namespace: journaled.metadata.namespace!,
+          name: journaled.metadata.name,
+          uid: journaled.metadata.uid!,
+        },
       });
     } catch (error) {
       this.#o.metrics?.mints.inc({ provider: providerLabel, result: 'error' });
@@ -210,7 +236,9 @@ export class TokenReconciler {
     const previous = status.tokenId && status.tokenId !== issued.id ? status : undefined;
     const retiring = [...(status.retiring ?? [])];
     if (previous?.tokenId && client.capabilities.revoke) {
-      const grace = journaled.spec.rotation?.gracePeriod ? parseDuration(journaled.spec.rotation.gracePeriod) : DEFAULT_GRACE_MS;
+      const grace = journaled.spec.rotation?.gracePeriod
+        ? parseDuration(journaled.spec.rotation.gracePeriod)
+        : DEFAULT_GRACE_MS;
       retiring.push({
         tokenId: previous.tokenId,
         ...(previous.tokenName ? { name: previous.tokenName } : {}),
@@ -219,7 +247,8 @@ export class TokenReconciler {
       });
     }
     const renewal = renewalTime(journaled.spec, now, issued.expiresAt, (this.#o.random ?? Math.random)());
-    const event = violation.action === 'repair' ? EventReason.SecretRepaired : previous ? EventReason.Renewed : EventReason.Issued;
+    const event =
+      violation.action === 'repair' ? EventReason.SecretRepaired : previous ? EventReason.Renewed : EventReason.Issued;
     const message =
       event === EventReason.Issued
         ? `Issued token ${issued.name} into Secret ${written.metadata.name}`
@@ -252,7 +281,14 @@ export class TokenReconciler {
     });
     this.#o.events.record(done, 'Normal', event, message);
     this.#o.logger.info(
-      { namespace: done.metadata.namespace, name: done.metadata.name, token: issued.name, revision, reason: violation.reason, provider: provider.metadata.name },
+      {
+        namespace: done.metadata.namespace,
+        name: done.metadata.name,
+        token: issued.name,
+        revision,
+        reason: violation.reason,
+        provider: provider.metadata.name,
+      },
       message,
     );
     if (previous) await this.#restartTargets(done, now);
@@ -278,12 +314,23 @@ export class TokenReconciler {
       const expiresAt = annotations[EXPIRES_AT_ANNOTATION] ? new Date(annotations[EXPIRES_AT_ANNOTATION]) : undefined;
       const retiring = [...(status.retiring ?? [])];
       const r = await resolve();
-      if (status.tokenId && status.tokenId !== annotations[TOKEN_ID_ANNOTATION] && (!r.ok || r.client.capabilities.revoke)) {
+      if (
+        status.tokenId &&
+        status.tokenId !== annotations[TOKEN_ID_ANNOTATION] &&
+        (!r.ok || r.client.capabilities.revoke)
+      ) {
         const grace = sat.spec.rotation?.gracePeriod ? parseDuration(sat.spec.rotation.gracePeriod) : DEFAULT_GRACE_MS;
-        retiring.push({ tokenId: status.tokenId, ...(status.tokenName ? { name: status.tokenName } : {}), revokeAt: iso(new Date(now.getTime() + grace)) });
+        retiring.push({
+          tokenId: status.tokenId,
+          ...(status.tokenName ? { name: status.tokenName } : {}),
+          revokeAt: iso(new Date(now.getTime() + grace)),
+        });
       }
       const renewal = renewalTime(sat.spec, issuedAt, expiresAt, (this.#o.random ?? Math.random)());
-      this.#o.logger.info({ namespace: sat.metadata.namespace, name: sat.metadata.name, revision: pending.revision }, 'completing an issue interrupted after the Secret write');
+      this.#o.logger.info(
+        { namespace: sat.metadata.namespace, name: sat.metadata.name, revision: pending.revision },
+        'completing an issue interrupted after the Secret write',
+      );
       return this.#o.kube.patchTokenStatus(sat, {
         pending: null,
         tokenId: annotations[TOKEN_ID_ANNOTATION],
@@ -300,12 +347,18 @@ export class TokenReconciler {
       });
     }
     const r = await resolve();
-    if (!r.ok) throw new RequeueAfterError(`cannot recover pending token ${pending.name}: ${r.message}`, PROVIDER_RETRY_MS);
+    if (!r.ok)
+      throw new RequeueAfterError(`cannot recover pending token ${pending.name}: ${r.message}`, PROVIDER_RETRY_MS);
     await this.#revokeLeftover(sat, r.client, r.providerKey, pending.name ?? pending.tokenId);
     return this.#o.kube.patchTokenStatus(sat, { pending: null });
   }
 
-  async #revokeLeftover(sat: ServiceAccountToken, client: ProviderClient, providerKey: string, name: string): Promise<void> {
+  async #revokeLeftover(
+    sat: ServiceAccountToken,
+    client: ProviderClient,
+    providerKey: string,
+    name: string,
+  ): Promise<void> {
     if (!client.capabilities.revoke) return; // Exchange/ephemeral tokens expire on their own (short TTL).
     let id = name;
     if (client.capabilities.lookupByName) {
@@ -315,7 +368,10 @@ export class TokenReconciler {
     }
     await client.revoke({ id, name, ...svc(sat) });
     this.#o.metrics?.revocations.inc({ provider: providerKey, result: 'success' });
-    this.#o.logger.info({ namespace: sat.metadata.namespace, name: sat.metadata.name, token: name }, 'revoked a token left by an interrupted issue');
+    this.#o.logger.info(
+      { namespace: sat.metadata.namespace, name: sat.metadata.name, token: name },
+      'revoked a token left by an interrupted issue',
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -335,7 +391,12 @@ export class TokenReconciler {
         await r.client.revoke({ id: token.tokenId, ...(token.name ? { name: token.name } : {}), ...svc(sat) });
         revoked.add(token.tokenId);
         this.#o.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
-        this.#o.events.record(sat, 'Normal', EventReason.Revoked, `Revoked retired token ${token.name ?? token.tokenId}`);
+        this.#o.events.record(
+          sat,
+          'Normal',
+          EventReason.Revoked,
+          `Revoked retired token ${token.name ?? token.tokenId}`,
+        );
       } catch (error) {
         this.#o.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });
         failure = error;
@@ -361,11 +422,13 @@ export class TokenReconciler {
     const labelPatch: Record<string, string | null> = {};
     const annotationPatch: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(labels)) if (secret.metadata.labels?.[k] !== v) labelPatch[k] = v;
-    for (const [k, v] of Object.entries(annotations)) if (secret.metadata.annotations?.[k] !== v) annotationPatch[k] = v;
+    for (const [k, v] of Object.entries(annotations))
+      if (secret.metadata.annotations?.[k] !== v) annotationPatch[k] = v;
     for (const key of previousKeys) {
       const [kind, name] = [key.slice(0, 2), key.slice(2)];
       if (kind === 'l:' && !(name in labels) && secret.metadata.labels?.[name] !== undefined) labelPatch[name] = null;
-      if (kind === 'a:' && !(name in annotations) && secret.metadata.annotations?.[name] !== undefined) annotationPatch[name] = null;
+      if (kind === 'a:' && !(name in annotations) && secret.metadata.annotations?.[name] !== undefined)
+        annotationPatch[name] = null;
     }
     if (!Object.keys(labelPatch).length && !Object.keys(annotationPatch).length) return;
     await this.#o.kube.patchSecretMetadata(sat.metadata.namespace!, secret.metadata.name, {
@@ -380,15 +443,19 @@ export class TokenReconciler {
     const now = this.#now();
     const passthrough = status.tokenId?.startsWith('passthrough:');
     const expired = status.expiresAt && Date.parse(status.expiresAt) <= now.getTime();
-    const conditions = readyConditions(sat, now, expired
-      ? { ready: 'False', reason: Reason.Expired, message: `The token expired at ${status.expiresAt}` }
-      : {
-          ready: 'True',
-          reason: passthrough ? Reason.Passthrough : Reason.Issued,
-          message: passthrough
-            ? `Secret ${status.secretName} holds the passthrough token; rotate and revoke it in the vendor's console`
-            : `Secret ${status.secretName} holds token ${status.tokenName}${status.expiresAt ? `, valid until ${status.expiresAt}` : ', which does not expire'}`,
-        });
+    const conditions = readyConditions(
+      sat,
+      now,
+      expired
+        ? { ready: 'False', reason: Reason.Expired, message: `The token expired at ${status.expiresAt}` }
+        : {
+            ready: 'True',
+            reason: passthrough ? Reason.Passthrough : Reason.Issued,
+            message: passthrough
+              ? `Secret ${status.secretName} holds the passthrough token; rotate and revoke it in the vendor's console`
+              : `Secret ${status.secretName} holds token ${status.tokenName}${status.expiresAt ? `, valid until ${status.expiresAt}` : ', which does not expire'}`,
+          },
+    );
     const patch: StatusPatch = {};
     if (JSON.stringify(conditions) !== JSON.stringify(status.conditions ?? [])) patch.conditions = conditions;
     if (status.observedGeneration !== sat.metadata.generation) patch.observedGeneration = sat.metadata.generation;
@@ -416,37 +483,74 @@ export class TokenReconciler {
     if (status.renewalTime) m.tokenRenewal.set(labels, Date.parse(status.renewalTime) / 1000);
     else m.tokenRenewal.remove(labels);
     const ready = getCondition(status.conditions, ConditionType.Ready)?.status ?? 'Unknown';
-    for (const condition of ['True', 'False', 'Unknown']) m.tokenReady.set({ ...labels, condition }, condition === ready ? 1 : 0);
+    for (const condition of ['True', 'False', 'Unknown'])
+      m.tokenReady.set({ ...labels, condition }, condition === ready ? 1 : 0);
   }
 
-  async #setNotReady(sat: ServiceAccountToken, reason: string, message: string, event: string, keepReadyIfLive = false): Promise<void> {
+  async #setNotReady(
+    sat: ServiceAccountToken,
+    reason: string,
+    message: string,
+    event: string,
+    keepReadyIfLive = false,
+  ): Promise<void> {
     const now = this.#now();
     const status = sat.status ?? {};
-    const live = keepReadyIfLive && status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime());
+    const live =
+      keepReadyIfLive && status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime());
     let conditions = status.conditions;
     if (!live) {
-      conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation }, now);
+      conditions = setCondition(
+        conditions,
+        { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
+        now,
+      );
     }
-    conditions = setCondition(conditions, { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation }, now);
-    if (JSON.stringify(conditions) === JSON.stringify(status.conditions ?? []) && status.observedGeneration === sat.metadata.generation) {
+    conditions = setCondition(
+      conditions,
+      { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
+      now,
+    );
+    if (
+      JSON.stringify(conditions) === JSON.stringify(status.conditions ?? []) &&
+      status.observedGeneration === sat.metadata.generation
+    ) {
       this.#observe(sat);
       return; // Already says so: no write, no repeated Event.
     }
-    const updated = await this.#o.kube.patchTokenStatus(sat, { conditions, observedGeneration: sat.metadata.generation });
+    const updated = await this.#o.kube.patchTokenStatus(sat, {
+      conditions,
+      observedGeneration: sat.metadata.generation,
+    });
     this.#o.events.record(updated, 'Warning', event, message);
     this.#o.logger.warn({ namespace: sat.metadata.namespace, name: sat.metadata.name, reason }, message);
     this.#observe(updated);
   }
 
-  async #recordFailure(sat: ServiceAccountToken, error: unknown, event: string, extra: StatusPatch = {}): Promise<void> {
+  async #recordFailure(
+    sat: ServiceAccountToken,
+    error: unknown,
+    event: string,
+    extra: StatusPatch = {},
+  ): Promise<void> {
     const now = this.#now();
     const message = describe(error);
     const status = sat.status ?? {};
     const reason = ProviderError.is(error) && !error.retryable ? Reason.UpstreamRejected : Reason.UpstreamError;
-    const live = status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime()) && !status.pending;
-    let conditions = setCondition(status.conditions, { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation }, now);
+    const live =
+      status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime()) && !status.pending;
+    let conditions = setCondition(
+      status.conditions,
+      { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
+      now,
+    );
     if (!live || event === EventReason.IssueFailed) {
-      if (!live) conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation }, now);
+      if (!live)
+        conditions = setCondition(
+          conditions,
+          { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
+          now,
+        );
     }
     try {
       await this.#o.kube.patchTokenStatus(sat, {
@@ -471,10 +575,17 @@ export class TokenReconciler {
           sat,
           result === 'restarted' ? 'Normal' : 'Warning',
           EventReason.RestartedWorkload,
-          result === 'restarted' ? `Restarted ${target.kind} ${target.name} after rotation` : `${target.kind} ${target.name} not found; nothing restarted`,
+          result === 'restarted'
+            ? `Restarted ${target.kind} ${target.name} after rotation`
+            : `${target.kind} ${target.name} not found; nothing restarted`,
         );
       } catch (error) {
-        this.#o.events.record(sat, 'Warning', EventReason.RestartedWorkload, `Could not restart ${target.kind} ${target.name}: ${describe(error)}`);
+        this.#o.events.record(
+          sat,
+          'Warning',
+          EventReason.RestartedWorkload,
+          `Could not restart ${target.kind} ${target.name}: ${describe(error)}`,
+        );
       }
     }
   }
@@ -528,9 +639,15 @@ export class TokenReconciler {
         await this.#o.kube.patchSecretMetadata(namespace, secret.metadata.name, { ownerReferences: null });
       }
     }
-    await this.#o.kube.setFinalizers(sat, (sat.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    await this.#o.kube.setFinalizers(
+      sat,
+      (sat.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+    );
     this.#o.metrics?.forgetToken(namespace, sat.metadata.name);
-    this.#o.logger.info({ namespace, name: sat.metadata.name, policy: sat.spec.deletionPolicy ?? 'Revoke' }, 'finalized');
+    this.#o.logger.info(
+      { namespace, name: sat.metadata.name, policy: sat.spec.deletionPolicy ?? 'Revoke' },
+      'finalized',
+    );
     return {};
   }
 }
@@ -545,7 +662,12 @@ function svc(sat: ServiceAccountToken): { serviceAccount?: string } {
   return sat.spec.serviceAccount ? { serviceAccount: sat.spec.serviceAccount } : {};
 }
 
-function readyMessage(client: ProviderClient, tokenName: string, secretName: string, expiresAt: Date | undefined): string {
+function readyMessage(
+  client: ProviderClient,
+  tokenName: string,
+  secretName: string,
+  expiresAt: Date | undefined,
+): string {
   if (client.capabilities.mode === 'passthrough') {
     return `Secret ${secretName} holds the passthrough token; rotate and revoke it in the vendor's console`;
   }
@@ -559,12 +681,24 @@ function readyConditions(
 ): ServiceAccountTokenStatus['conditions'] {
   let conditions = setCondition(
     sat.status?.conditions,
-    { type: ConditionType.Ready, status: ready.ready, reason: ready.reason, message: ready.message, observedGeneration: sat.metadata.generation },
+    {
+      type: ConditionType.Ready,
+      status: ready.ready,
+      reason: ready.reason,
+      message: ready.message,
+      observedGeneration: sat.metadata.generation,
+    },
     now,
   );
   conditions = setCondition(
     conditions,
-    { type: ConditionType.Issuing, status: 'False', reason: ready.reason, message: ready.ready === 'True' ? 'No issuing in progress' : ready.message, observedGeneration: sat.metadata.generation },
+    {
+      type: ConditionType.Issuing,
+      status: 'False',
+      reason: ready.reason,
+      message: ready.ready === 'True' ? 'No issuing in progress' : ready.message,
+      observedGeneration: sat.metadata.generation,
+    },
     now,
   );
   return conditions;
