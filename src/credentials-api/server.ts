@@ -124,6 +124,9 @@ export function createCredentialsApiServer(deps: ServerDeps): { server: Server; 
     const method = (req.method ?? 'GET').toUpperCase();
     const found = match(routes, segmentsOf(req.url ?? '/'));
     if (!found) throw new ApiError(404, 'not_found', 'No such route');
+    const { guard } = found.route;
+    // Counted first, so every request that reached a management route shows up, whatever its outcome.
+    if (guard === 'management') stats.requests += 1;
     // HEAD behaves like GET (Node drops the body), so load balancer health checks with HEAD work.
     const handler = found.route.methods[(method === 'HEAD' ? 'GET' : method) as Method];
     if (!handler) {
@@ -132,11 +135,9 @@ export function createCredentialsApiServer(deps: ServerDeps): { server: Server; 
     }
     // Read the body up front even if unused: it enforces the size limit and keeps the connection reusable.
     const raw = await readBody(req);
-    const { guard } = found.route;
 
     let malformed = false;
     if (guard === 'management') {
-      stats.requests += 1;
       const decision = faults.decide();
       if (decision.latencyMs > 0) {
         await sleep(decision.latencyMs, undefined, { signal: lifetime.signal }).catch(() => {});

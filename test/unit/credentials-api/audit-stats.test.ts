@@ -82,11 +82,14 @@ describe('audit: stats', () => {
     await t.call('POST', t.tokens('sa-1'), { body: { bad: true } }); // 400
     await t.call('DELETE', `${t.tokens('sa-1')}/missing`); // 404
     await t.call('GET', t.tokens('sa-1'), { key: 'wrong-key-123' }); // 401
+    await t.call('PUT', t.tokens('sa-1'), { body: {} }); // 405
+    await t.call('POST', t.tokens('sa-1'), { body: 'x'.repeat(70_000) }); // 413
     await t.call('GET', '/healthz');
+    await t.call('GET', '/nowhere');
     expect((await t.call('GET', '/api/v1/audit/stats')).json).toEqual({
       mints: 0,
       revokes: 0,
-      requests: 4,
+      requests: 6,
       rateLimited: 0,
     });
   });
