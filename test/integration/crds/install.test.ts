@@ -57,8 +57,8 @@ describe('CRDs', () => {
       const crd = await api.readCustomResourceDefinition({ name: `${kind.plural}.tokensync.io` });
       const established = crd.status?.conditions?.find((c) => c.type === 'Established');
       expect(established?.status, kind.kind).toBe('True');
-      expect(crd.status?.acceptedNames.kind).toBe(kind.kind);
-      expect(crd.status?.acceptedNames.shortNames).toEqual(kind.shortNames);
+      expect(crd.status?.acceptedNames?.kind).toBe(kind.kind);
+      expect(crd.status?.acceptedNames?.shortNames).toEqual(kind.shortNames);
     }
     const resources = await cp.kubectl(['api-resources', '--api-group=tokensync.io', '-o', 'name']);
     expect(resources.stdout.trim().split('\n').sort()).toEqual([
