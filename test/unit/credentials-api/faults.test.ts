@@ -57,6 +57,22 @@ describe('fault types', () => {
     expect(performance.now() - started).toBeLessThan(140);
   });
 
+  it('latencyMs drops, without effect, a request whose client gave up during the delay', async () => {
+    t = await startTestApi();
+    await setFaults({ latencyMs: 300 });
+    const gaveUp = await t
+      .call('POST', t.tokens('sa-1'), { body: { name: 'x' }, signal: AbortSignal.timeout(100) })
+      .then(
+        () => false,
+        () => true,
+      );
+    expect(gaveUp).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await t.call('DELETE', '/_faults');
+    expect((await stats()).mints).toBe(0);
+    expect((await t.call('GET', SAS)).json).toEqual([]);
+  });
+
   it('errorRate 1 answers 503 without effect', async () => {
     t = await startTestApi();
     await setFaults({ errorRate: 1 });
