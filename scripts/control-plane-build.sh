@@ -54,7 +54,7 @@ done
 
 build() { # build <module dir> <package> <output name> [extra ldflags]
   local dir=$1 pkg=$2 out=$3 extra=${4:-}
-  if [ -x "$bin/$out" ]; then $need_build && log "$out: cached"; return; fi
+  if [ -x "$bin/$out" ]; then if $need_build; then log "$out: cached"; fi; return 0; fi
   log "$out: building $pkg (go $(go env GOVERSION)) ..."
   local start=$SECONDS
   # -trimpath and no DWARF keep the binaries small; CGO off gives static binaries like the upstream releases.
@@ -68,5 +68,5 @@ build kube k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver "$kube_ldflags"
 build kube k8s.io/kubernetes/cmd/kubectl kubectl "$kube_ldflags"
 build kube k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager "$kube_ldflags"
 build helm helm.sh/helm/v3/cmd/helm helm "$helm_ldflags"
-$need_build || log "all binaries cached in $bin"
+if ! $need_build; then log "all binaries cached in $bin"; fi
 echo "$bin"
