@@ -143,8 +143,14 @@ export class IometeLikeProvider implements ProviderClient {
 
   async list(serviceAccount: string | undefined, signal?: AbortSignal): Promise<TokenInfo[]> {
     const sa = requireServiceAccount(this.type, 'list', serviceAccount);
-    const tokens = await this.#api.listTokens(sa, signal);
-    return tokens.map((t) => this.#info(t));
+    try {
+      const tokens = await this.#api.listTokens(sa, signal);
+      return tokens.map((t) => this.#info(t));
+    } catch (error) {
+      // An unknown service account holds no tokens.
+      if (ProviderError.is(error) && error.code === 'NotFound') return [];
+      throw error;
+    }
   }
 
   async check(signal?: AbortSignal): Promise<void> {

@@ -105,8 +105,9 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
     await client.revoke({ id: issued.id, serviceAccount: sa });
   });
 
-  it('lookup in an unknown service account is undefined', async () => {
+  it('lookup and list in an unknown service account find nothing', async () => {
     expect(await client.lookup({ name: 'x', serviceAccount: 'never-created' })).toBeUndefined();
+    expect(await client.list('never-created')).toEqual([]);
   });
 
   it('a wrong management key fails Permanent (401) and the message holds no key', async () => {
