@@ -389,8 +389,11 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const fail = async (error: unknown): Promise<never> => {
     const text = logs();
     await stopAll();
+    const keep = keepDir || Boolean(process.env['TOKENSYNC_KEEP_CONTROL_PLANE']);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`control plane failed to start (dir ${dir}): ${message}\n${text}`);
+    const where = keep ? `dir ${dir} kept` : 'set TOKENSYNC_KEEP_CONTROL_PLANE=1 to keep its dir';
+    throw new Error(`control plane failed to start (${where}): ${message}\n${text}`);
   };
 
   try {
