@@ -228,7 +228,8 @@ export async function serverSideApply<T = KubeObject>(
   obj: KubeObject,
   options: { fieldManager: string; force?: boolean },
 ): Promise<T> {
-  // managedFields in an apply body is rejected or misread; resourceVersion would turn apply into a precondition.
+  // managedFields in an apply body is rejected; a resourceVersion, if the caller sets one, stays: it makes the apply
+  // conditional on that version (optimistic lock).
   const { managedFields: _mf, ...metadata } = obj.metadata;
   return kubeRequest<T>(kc, {
     method: 'PATCH',
