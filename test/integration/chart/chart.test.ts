@@ -5,6 +5,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { parseControllerFlags } from '../../../src/cli/controller-flags.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../support/control-plane.ts';
 
 const CHART = join(REPO_ROOT, 'charts', 'tokensync');
@@ -91,7 +92,8 @@ describe('helm lint and template', () => {
     const pod = deployment!.spec.template.spec;
     const container = pod.containers[0];
     expect(deployment!.spec.replicas).toBe(2);
-    expect(container.args).toContain('--leader-elect=true');
+    expect(container.args).toContain('--leader-elect');
+    expect(parseControllerFlags(container.args.slice(1), {})).toMatchObject({ 'leader-elect': true });
     expect(container.args).not.toContainEqual(expect.stringMatching(/^--namespace=/));
     expect(container.securityContext).toMatchObject({
       runAsNonRoot: true,
@@ -142,7 +144,7 @@ describe('helm lint and template', () => {
     const { objects } = await template('--set', 'replicaCount=1', '--set', 'leaderElection.enabled=false');
     const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
     expect(deployment!.spec.strategy).toEqual({ type: 'Recreate' });
-    expect(deployment!.spec.template.spec.containers[0].args).toContain('--leader-elect=false');
+    expect(deployment!.spec.template.spec.containers[0].args).not.toContain('--leader-elect');
     expect(find(objects, 'PodDisruptionBudget')).toEqual([]);
     const r = await helm([
       'template',

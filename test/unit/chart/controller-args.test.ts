@@ -1,0 +1,48 @@
+// The flags the manifests pass to `tokensync controller` must parse with the controller's own parser: a renamed or
+// retyped flag (e.g. a boolean given `=true`) would otherwise only show up as a CrashLoopBackOff in a cluster.
+// deploy/ is rendered from the chart (deploy-in-sync.test.ts), so this covers the chart's defaults too.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseControllerFlags } from '../../../src/cli/controller-flags.ts';
+import { REPO_ROOT } from './helm.ts';
+
+interface Deployment {
+  kind: string;
+  spec: { template: { spec: { containers: Array<{ args: string[]; env: Array<{ name: string }> }> } } };
+}
+
+function deploymentOf(path: string): Deployment {
+  const docs = parseAllDocuments(readFileSync(join(REPO_ROOT, path), 'utf8')).map((d) => d.toJS() as Deployment);
+  return docs.find((d) => d?.kind === 'Deployment')!;
+}
+
+describe('controller flags in the rendered manifests', () => {
+  const container = deploymentOf('deploy/base/tokensync.yaml').spec.template.spec.containers[0]!;
+
+  it('start the controller subcommand', () => {
+    expect(container.args[0]).toBe('controller');
+  });
+
+  it('parse with the controller parser, with leader election on and the chart defaults', () => {
+    const flags = parseControllerFlags(container.args.slice(1), {});
+    expect(flags).toMatchObject({
+      'leader-elect': true,
+      'leader-election-id': 'tokensync-controller',
+      'lease-duration': 15_000,
+      'renew-deadline': 10_000,
+      'retry-period': 2_000,
+      'max-concurrent-reconciles': 4,
+      'metrics-bind-address': ':8080',
+      'health-probe-bind-address': ':8081',
+      'log-level': 'info',
+      'log-format': 'json',
+    });
+    expect(flags.namespace).toBeUndefined();
+  });
+
+  it('give the Lease namespace through POD_NAMESPACE (the default of --leader-election-namespace)', () => {
+    expect(container.env.map((e) => e.name)).toContain('POD_NAMESPACE');
+  });
+});
