@@ -102,10 +102,16 @@ export class LeaderElector {
   async #loop(callbacks: LeaderCallbacks): Promise<void> {
     while (!this.#stopped) {
       // Campaign.
-      while (!this.#stopped && !(await this.#tryAcquireOrRenew())) {
-        await this.#sleep(this.#opts.retryPeriodMs * (1 + Math.random() * 1.2));
+      let acquired = false;
+      while (!this.#stopped && !acquired) {
+        acquired = await this.#tryAcquireOrRenew();
+        if (!acquired) await this.#sleep(this.#opts.retryPeriodMs * (1 + Math.random() * 1.2));
       }
-      if (this.#stopped) break;
+      if (this.#stopped) {
+        // stop() arrived while the winning write was in flight: hand the lease straight back.
+        if (acquired) await this.#release();
+        break;
+      }
 
       this.#setLeader(true);
       this.#log.info({ lease: this.#leaseName(), identity: this.#opts.identity }, 'became leader');
