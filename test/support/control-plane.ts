@@ -240,13 +240,16 @@ function installExitHook() {
     for (const p of live) killGroup(p, 'SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    // Only when nobody else handles the signal: then Node would exit without running 'exit' handlers.
-    if (process.listenerCount(signal) === 0) {
-      process.once(signal, () => {
-        for (const p of live) killGroup(p, 'SIGKILL');
-        process.kill(process.pid, signal);
-      });
-    }
+    // Without a handler Node dies of the signal without running 'exit' handlers, so kill the components first, then
+    // die of the same signal. When the program has its own handler (scripts/control-plane.ts stops gracefully), step
+    // aside: it is responsible for calling stop().
+    const handler = () => {
+      if (process.listenerCount(signal) > 1) return;
+      for (const p of live) killGroup(p, 'SIGKILL');
+      process.removeListener(signal, handler);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, handler);
   }
 }
 
