@@ -24,7 +24,11 @@ export function findHelm(): { helm: string; binDir: string } | { reason: string 
   const kube = moduleVersion('kube', 'k8s.io/kubernetes');
   const etcd = moduleVersion('etcd', 'go.etcd.io/etcd/server/v3');
   const helmVersion = moduleVersion('helm', 'helm.sh/helm/v3');
-  const expected = join(cache, 'bin', `kube-${kube}-etcd-${etcd}-helm-${helmVersion}`, 'helm');
+  // The script keys its cache by versions and a recipe revision; read the revision from the script itself.
+  const script = readFileSync(join(REPO_ROOT, 'scripts', 'control-plane-build.sh'), 'utf8');
+  const recipe = /^recipe=(\S+)$/m.exec(script)?.[1];
+  const dirName = `kube-${kube}-etcd-${etcd}-helm-${helmVersion}${recipe ? `-r${recipe}` : ''}`;
+  const expected = join(cache, 'bin', dirName, 'helm');
   if (!existsSync(expected)) {
     return { reason: `helm is not built yet (no ${expected}); run: bash scripts/control-plane-build.sh` };
   }
