@@ -245,6 +245,15 @@ describe('against a real API server', () => {
     expect(install.code, install.stderr).toBe(0);
     const crds = await cp.kubectl(['get', 'crd', '-o', 'name']);
     expect(crds.stdout).toContain('serviceaccounttokens.tokensync.io');
+    // The first CredentialsProvider and ServiceAccountToken that NOTES.txt shows are valid against the CRDs.
+    const examples = [...install.stdout.matchAll(/cat <<'YAML' \| kubectl apply -f -\n([\s\S]*?)\n\s*YAML\n/g)].map(
+      (m) => m[1]!.replace(/^ {2}/gm, ''),
+    );
+    expect(examples.map((e) => /kind: (\w+)/.exec(e)?.[1])).toEqual(['CredentialsProvider', 'ServiceAccountToken']);
+    for (const example of examples) {
+      const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: example });
+      expect(r.code, `${example}\n${r.stderr}`).toBe(0);
+    }
     const upgrade = await helm(['upgrade', 'tokensync', chart, '-n', NS, '--set', 'logLevel=debug']);
     expect(upgrade.code, upgrade.stderr).toBe(0);
     const args = await cp.kubectl([
