@@ -13,6 +13,9 @@ const KUBE_VERSION = '1.30.0';
 const NS = 'tokensync-system';
 const SA = `system:serviceaccount:${NS}:tokensync`;
 
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
+type Loose = any;
+
 interface K8sObject {
   apiVersion: string;
   kind: string;
@@ -88,7 +91,7 @@ describe('helm lint and template', () => {
 
   it('renders the defaults: 2 replicas with leader election, hardened pod, cluster-wide RBAC, kept CRDs', async () => {
     const { objects } = await template();
-    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: Loose }>;
     const pod = deployment!.spec.template.spec;
     const container = pod.containers[0];
     expect(deployment!.spec.replicas).toBe(2);
@@ -127,12 +130,14 @@ describe('helm lint and template', () => {
 
   it('with watchNamespace: --namespace and a Role there, only cluster-scoped reads in a ClusterRole', async () => {
     const { objects } = await template('--set', 'watchNamespace=apps');
-    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: Loose }>;
     expect(deployment!.spec.template.spec.containers[0].args).toContain('--namespace=apps');
     expect(find(objects, 'ClusterRole', 'tokensync')).toEqual([]);
     expect(find(objects, 'Role', 'tokensync')[0]!.metadata.namespace).toBe('apps');
     expect(find(objects, 'RoleBinding', 'tokensync')[0]!.metadata.namespace).toBe('apps');
-    const [clusterRead] = find(objects, 'ClusterRole', 'tokensync-cluster-read') as Array<K8sObject & { rules: any[] }>;
+    const [clusterRead] = find(objects, 'ClusterRole', 'tokensync-cluster-read') as Array<
+      K8sObject & { rules: Loose[] }
+    >;
     const resources = clusterRead!.rules.flatMap((r: { resources: string[] }) => r.resources).sort();
     expect(resources).toEqual(['clustercredentialsproviders', 'clustercredentialsproviders/status', 'namespaces']);
     for (const rule of clusterRead!.rules) {
@@ -142,7 +147,7 @@ describe('helm lint and template', () => {
 
   it('one replica without leader election uses Recreate; two without it is refused', async () => {
     const { objects } = await template('--set', 'replicaCount=1', '--set', 'leaderElection.enabled=false');
-    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: any }>;
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: Loose }>;
     expect(deployment!.spec.strategy).toEqual({ type: 'Recreate' });
     expect(deployment!.spec.template.spec.containers[0].args).not.toContain('--leader-elect');
     expect(find(objects, 'PodDisruptionBudget')).toEqual([]);
@@ -172,7 +177,7 @@ describe('helm lint and template', () => {
     );
     expect(find(objects, 'CustomResourceDefinition')).toEqual([]);
     expect(find(objects, 'ServiceMonitor')).toHaveLength(1);
-    const [rule] = find(objects, 'PrometheusRule') as Array<K8sObject & { spec: any }>;
+    const [rule] = find(objects, 'PrometheusRule') as Array<K8sObject & { spec: Loose }>;
     const alerts = rule!.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
     expect(alerts).toEqual(
       expect.arrayContaining([

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RENEW_ANNOTATION, type ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
+import { RENEW_ANNOTATION } from '../../../src/api/v1alpha1/index.ts';
 import type { Io } from '../../../src/cli/plugin/io.ts';
 import { run as renew } from '../../../src/cli/plugin/renew.ts';
 import { run as revokeOrphans } from '../../../src/cli/plugin/revoke-orphans.ts';
