@@ -281,6 +281,59 @@ describe('against a real API server', () => {
   });
 });
 
+describe('kubectl plugin against the CRDs the chart installed', () => {
+  const io = () => {
+    const out = { stdout: '', stderr: '' };
+    return Object.assign(out, {
+      out: (t: string) => {
+        out.stdout += t;
+      },
+      err: (t: string) => {
+        out.stderr += t;
+      },
+      isTTY: false,
+      env: {},
+      now: () => new Date(),
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    });
+  };
+
+  it('status lists a fresh ServiceAccountToken and renew sets its annotation on the real API server', async () => {
+    const sat = {
+      apiVersion: 'tokensync.io/v1alpha1',
+      kind: 'ServiceAccountToken',
+      metadata: { name: 'reporting', namespace: 'my-app' },
+      spec: { providerRef: { name: 'iomete-prod' }, serviceAccount: 'sa-123', lifetime: '720h' },
+    };
+    const created = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(sat) });
+    expect(created.code, created.stderr).toBe(0);
+    const { run: status } = await import('../../../src/cli/plugin/status.ts');
+    const { run: renew } = await import('../../../src/cli/plugin/renew.ts');
+    const listed = io();
+    expect(await status(['--kubeconfig', cp.kubeconfigPath, '-A'], listed)).toBe(0);
+    expect(listed.stdout.split('\n')[1]!.split(/\s{3,}/)).toEqual([
+      'my-app',
+      'reporting',
+      '-',
+      'reporting',
+      '-',
+      '-',
+      '-',
+    ]);
+    expect(await renew(['reporting', '-n', 'my-app', '--kubeconfig', cp.kubeconfigPath], io())).toBe(0);
+    const annotation = await cp.kubectl([
+      '-n',
+      'my-app',
+      'get',
+      'sat',
+      'reporting',
+      '-o',
+      'jsonpath={.metadata.annotations.tokensync\\.io/renew-requested-at}',
+    ]);
+    expect(Date.parse(annotation.stdout)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
 describe('RBAC of the rendered chart', () => {
   // What the controller must be able to do, as `kubectl auth can-i` arguments.
   const needed = [
