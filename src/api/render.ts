@@ -11,7 +11,7 @@ export function renderCrdFiles(): Array<[string, string]> {
     const yaml = HEADER + stringify(customResourceDefinition(kind), { lineWidth: 0 });
     const file = `tokensync.io_${kind.plural}.yaml`;
     files.push([`crds/${file}`, yaml]);
-    files.push([`charts/tokensync/crds/${file}`, yaml]);
+    files.push([`charts/tokensync/files/crds/${file}`, yaml]);
   }
   return files;
 }

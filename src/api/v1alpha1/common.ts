@@ -36,12 +36,9 @@ export const conditionSchema = z
     status: z
       .enum(['True', 'False', 'Unknown'])
       .meta({ description: 'Status of the condition: True, False or Unknown.' }),
-    reason: z
-      .string()
-      .max(1024)
-      .meta({
-        description: 'Machine-readable CamelCase reason for the last transition, for example Issued or UpstreamError.',
-      }),
+    reason: z.string().max(1024).meta({
+      description: 'Machine-readable CamelCase reason for the last transition, for example Issued or UpstreamError.',
+    }),
     message: z.string().max(32768).meta({ description: 'Human-readable explanation of the last transition.' }),
     lastTransitionTime: z
       .string()

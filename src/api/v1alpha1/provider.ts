@@ -169,12 +169,10 @@ const typeRules = [
   },
 ];
 
-export const credentialsProviderSpecSchema = z
-  .object(providerSpecFields('namespaced'))
-  .meta({
-    description: 'Which credentials API to call and with which management credential.',
-    'x-kubernetes-validations': typeRules,
-  });
+export const credentialsProviderSpecSchema = z.object(providerSpecFields('namespaced')).meta({
+  description: 'Which credentials API to call and with which management credential.',
+  'x-kubernetes-validations': typeRules,
+});
 
 const labelSelector = z
   .object({

@@ -91,14 +91,15 @@ export const serviceAccountTokenSpecSchema = z
           .optional()
           .meta({
             description:
-              'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}.',
+              'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}. Changing the template rotates the token, since values are never stored to re-render.',
             maxProperties: 64,
             // Structural schemas cannot constrain map keys (propertyNames is dropped), so the API server checks them
             // with CEL: a bad key is refused at apply time instead of failing every Secret write.
             'x-kubernetes-validations': [
               {
                 rule: `self.all(k, size(k) <= 253 && k.matches('${SECRET_KEY_PATTERN}'))`,
-                message: 'secret.template keys must be valid Secret data keys: letters, digits, -, _ and . (at most 253)',
+                message:
+                  'secret.template keys must be valid Secret data keys: letters, digits, -, _ and . (at most 253)',
               },
             ],
           }),

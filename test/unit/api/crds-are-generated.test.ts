@@ -24,11 +24,11 @@ interface CrdDoc {
 }
 
 describe('generated CRDs', () => {
-  it('covers the three kinds in crds/ and charts/tokensync/crds/', () => {
+  it('covers the three kinds in crds/ and charts/tokensync/files/crds/', () => {
     expect(files.map(([path]) => path).sort()).toEqual([
-      'charts/tokensync/crds/tokensync.io_clustercredentialsproviders.yaml',
-      'charts/tokensync/crds/tokensync.io_credentialsproviders.yaml',
-      'charts/tokensync/crds/tokensync.io_serviceaccounttokens.yaml',
+      'charts/tokensync/files/crds/tokensync.io_clustercredentialsproviders.yaml',
+      'charts/tokensync/files/crds/tokensync.io_credentialsproviders.yaml',
+      'charts/tokensync/files/crds/tokensync.io_serviceaccounttokens.yaml',
       'crds/tokensync.io_clustercredentialsproviders.yaml',
       'crds/tokensync.io_credentialsproviders.yaml',
       'crds/tokensync.io_serviceaccounttokens.yaml',
