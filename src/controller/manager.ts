@@ -6,7 +6,7 @@ import {
   OWNER_LABEL,
   type ServiceAccountToken,
 } from '../api/v1alpha1/index.ts';
-import { isConflict, type KubeConfig } from '../kube/client.ts';
+import { isConflict, isNotFound, type KubeConfig } from '../kube/client.ts';
 import { Informer, type InformerEvent, keyOf, stripManagedFields } from '../kube/informer.ts';
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -230,6 +230,9 @@ export class Manager {
         if (error instanceof RequeueAfterError) {
           result = 'requeue';
           queue.addAfter(key, error.delayMs);
+        } else if (isNotFound(error)) {
+          // The object vanished mid-reconcile (e.g. finalized and deleted): nothing left to do.
+          queue.forget(key);
         } else if (isConflict(error)) {
           // Optimistic-lock conflicts mean our cache was behind: retry, but not as an error.
           result = 'conflict';

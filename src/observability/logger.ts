@@ -49,7 +49,9 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     // A dependency-free human format: time level msg key=value…, for local runs and the demo.
     return pino(options, prettyStream(config.destination ?? process.stderr));
   }
-  return config.destination ? pino(options, config.destination as pino.DestinationStream) : pino(options);
+  // Synchronous stdout: an operator's last lines before a crash (or SIGKILL) are the ones worth reading, and
+  // pino's default asynchronous buffer loses them. The controller logs little, so the cost is negligible.
+  return pino(options, (config.destination as pino.DestinationStream) ?? pino.destination({ dest: 1, sync: true }));
 }
 
 function prettyStream(out: NodeJS.WritableStream): pino.DestinationStream {

@@ -8,6 +8,7 @@ import {
   type ServiceAccountTokenStatus,
   serviceAccountTokenSpecSchema,
 } from '../../api/v1alpha1/index.ts';
+import { statusCodeOf } from '../../kube/client.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -346,6 +347,10 @@ export class TokenReconciler {
         observedGeneration: sat.metadata.generation,
       });
     }
+    this.#o.logger.info(
+      { namespace: sat.metadata.namespace, name: sat.metadata.name, token: pending.name, revision: pending.revision },
+      'recovering an interrupted issue: revoking its token if it was minted',
+    );
     const r = await resolve();
     if (!r.ok)
       throw new RequeueAfterError(`cannot recover pending token ${pending.name}: ${r.message}`, PROVIDER_RETRY_MS);
@@ -707,6 +712,12 @@ function readyConditions(
 /** Error text for status, Events and logs. Provider errors are built without values; others are cut short. */
 export function describe(error: unknown): string {
   if (ProviderError.is(error)) return `${error.code}: ${error.message}`;
+  const status = statusCodeOf(error);
+  if (status !== undefined) {
+    // client-node's ApiException message embeds headers and the body; the Status message is what a human needs.
+    const body = (error as { body?: { message?: string } }).body;
+    return `Kubernetes API ${status}: ${body?.message ?? 'request failed'}`.slice(0, 512);
+  }
   const message = error instanceof Error ? error.message : String(error);
   return message.slice(0, 512);
 }
