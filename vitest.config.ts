@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // modules by scripts/control-plane-build.sh) once per file through test/support/control-plane.ts.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {

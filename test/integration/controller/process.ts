@@ -1,0 +1,69 @@
+// Runs `tokensync controller` as a real child process, so tests can SIGKILL it, run two for leader election, and
+// scrape its endpoints.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../support/paths.ts';
+
+export class ControllerProcess {
+  readonly child: ChildProcess;
+  readonly output: string[] = [];
+  metricsUrl: string | undefined;
+  healthUrl: string | undefined;
+  #exited: Promise<number | null>;
+
+  constructor(kubeconfig: string, extraArgs: string[] = [], env: Record<string, string> = {}) {
+    this.child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'src/cli/main.ts'),
+        'controller',
+        '--kubeconfig',
+        kubeconfig,
+        '--metrics-bind-address',
+        '127.0.0.1:0',
+        '--health-probe-bind-address',
+        '127.0.0.1:0',
+        '--log-level',
+        'debug',
+        ...extraArgs,
+      ],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        this.output.push(line);
+        if (!this.metricsUrl && line.includes('"msg":"starting"')) {
+          const record = JSON.parse(line) as { metrics: string; health: string };
+          this.metricsUrl = record.metrics;
+          this.healthUrl = record.health;
+        }
+      }
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.#exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.#exited;
+  }
+
+  get exited(): Promise<number | null> {
+    return this.#exited;
+  }
+
+  /** Resolves when the process logged that its caches are synced. */
+  async synced(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.some((l) => l.includes('caches synced'))) {
+      if (Date.now() > deadline) throw new Error(`controller did not sync:\n${this.output.slice(-20).join('\n')}`);
+      if (this.child.exitCode !== null) throw new Error(`controller exited:\n${this.output.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
