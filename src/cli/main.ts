@@ -22,9 +22,14 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)}${c.summary}`);
-  return ['Usage: tokensync <command> [flags]', '', 'Commands:', ...lines, '', 'Run tokensync <command> --help for its flags.'].join(
-    '\n',
-  );
+  return [
+    'Usage: tokensync <command> [flags]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run tokensync <command> --help for its flags.',
+  ].join('\n');
 }
 
 const [name, ...rest] = process.argv.slice(2);
