@@ -101,7 +101,7 @@ say "Waiting for the grace period to end and the old token to be revoked"
 until introspect "$first" | grep -q '"active":false'; do sleep 1; done
 echo "   old: $(introspect "$first")"
 echo "   new: $(introspect "$second")"
-kubectl -n demo get events --field-selector involvedObject.name=reporting -o custom-columns=REASON:.reason,MESSAGE:.note --sort-by=.metadata.creationTimestamp 2>/dev/null || true
+kubectl -n demo get events --field-selector involvedObject.name=reporting -o custom-columns=REASON:.reason,MESSAGE:.message --sort-by=.metadata.creationTimestamp 2>/dev/null || true
 
 say "Deleting the ServiceAccountToken: the finalizer revokes upstream first"
 kubectl -n demo delete sat reporting --wait=true --timeout=60s

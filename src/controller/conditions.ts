@@ -27,3 +27,16 @@ export function setCondition(
 export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'observedGeneration', 'lastTransitionTime'] as const;
+
+/**
+ * Field-by-field equality. The API server re-encodes stored objects with sorted keys, so comparing JSON strings
+ * would see a difference on every reconcile and send a no-op patch each time.
+ */
+export function sameConditions(a: Condition[] | undefined, b: Condition[] | undefined): boolean {
+  const left = a ?? [];
+  const right = b ?? [];
+  if (left.length !== right.length) return false;
+  return left.every((condition, i) => CONDITION_FIELDS.every((field) => condition[field] === right[i]![field]));
+}

@@ -1,6 +1,7 @@
 import { type AnyProvider, GROUP, type ServiceAccountToken, VERSION } from '../api/v1alpha1/index.ts';
 import { isNotFound, type KubeConfig, kubeRequest } from '../kube/client.ts';
 import { SecretValue } from '../providers/secret-value.ts';
+import type { FreshnessTracker } from './freshness.ts';
 import { type ObservedSecret, observeSecret } from './observed-secret.ts';
 import type { KubePort, SecretManifest } from './ports.ts';
 
@@ -28,8 +29,19 @@ export class KubeAdapter implements KubePort {
   /** Namespace labels change rarely; ClusterCredentialsProvider checks read them through this short cache. */
   readonly #namespaces = new Map<string, { labels: Record<string, string> | undefined; at: number }>();
 
-  constructor(kc: KubeConfig) {
+  readonly #freshness: FreshnessTracker | undefined;
+
+  constructor(kc: KubeConfig, freshness?: FreshnessTracker) {
     this.#kc = kc;
+    this.#freshness = freshness;
+  }
+
+  #wrote(before: ServiceAccountToken, after: ServiceAccountToken): void {
+    this.#freshness?.wrote(
+      `${before.metadata.namespace}/${before.metadata.name}`,
+      before.metadata.resourceVersion,
+      after.metadata.resourceVersion,
+    );
   }
 
   async patchTokenStatus(
@@ -46,6 +58,7 @@ export class KubeAdapter implements KubePort {
       body,
       contentType: MERGE,
     });
+    this.#wrote(sat, updated);
     return trim(updated);
   }
 
@@ -60,6 +73,7 @@ export class KubeAdapter implements KubePort {
       },
       contentType: MERGE,
     });
+    this.#wrote(sat, updated);
     return trim(updated);
   }
 

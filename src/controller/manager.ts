@@ -11,6 +11,7 @@ import { Informer, type InformerEvent, keyOf, stripManagedFields } from '../kube
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { FreshnessTracker } from './freshness.ts';
 import { KubeAdapter } from './kube-adapter.ts';
 import { type ObservedSecret, observeSecret } from './observed-secret.ts';
 import type { EventSink, KubePort } from './ports.ts';
@@ -52,6 +53,7 @@ export class Manager {
   readonly providerReconciler: ProviderReconciler;
   readonly #o: ManagerOptions;
   #synced = false;
+  readonly #freshness = new FreshnessTracker();
   #resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ManagerOptions) {
@@ -110,7 +112,7 @@ export class Manager {
     });
     this.providerQueue = new WorkQueue({ name: 'provider', rateLimiter: limiter(), metrics: queueMetrics('provider') });
 
-    const kube = options.kube ?? new KubeAdapter(kubeConfig);
+    const kube = options.kube ?? new KubeAdapter(kubeConfig, this.#freshness);
     const resolver = new ProviderResolver({
       kube,
       getProvider: (ns, name) => this.providers.get(`${ns}/${name}`),
@@ -201,7 +203,12 @@ export class Manager {
 
   async #reconcileToken(key: string): Promise<ReconcileResult> {
     const sat = this.tokens.get(key);
-    if (!sat) return {};
+    if (!sat) {
+      this.#freshness.forget(key);
+      return {};
+    }
+    // Our own write is on its way through the watch, which will enqueue the key again; the timer is a safety net.
+    if (this.#freshness.isStale(key, sat.metadata.resourceVersion)) return { requeueAfterMs: 1000 };
     return this.tokenReconciler.reconcile(sat);
   }
 

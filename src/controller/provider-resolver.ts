@@ -110,7 +110,7 @@ export class ProviderResolver {
     const now = (this.#options.now ?? Date.now)();
     const existing = this.#clients.get(providerKey);
     const base = `${provider.metadata.uid}/${provider.metadata.generation}`;
-    if (existing && existing.identity.startsWith(base) && existing.expiresAt > now) return existing;
+    if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;
 
     const spec = provider.spec;
     const secretRef = spec.auth?.secretRef as { name: string; key: string; namespace?: string } | undefined;

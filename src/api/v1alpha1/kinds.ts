@@ -69,8 +69,9 @@ export const serviceAccountTokenKind: KindDefinition = {
   printerColumns: [
     readyColumns[0]!,
     { name: 'Secret', type: 'string', jsonPath: '.status.secretName', description: 'Secret holding the token.' },
-    { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt', description: 'When the current token expires.' },
-    { name: 'Renews', type: 'date', jsonPath: '.status.renewalTime', description: 'When the token will be rotated.' },
+    // Future times are strings: kubectl renders a `date` column as an age and prints <invalid> for the future.
+    { name: 'Expires', type: 'string', jsonPath: '.status.expiresAt', description: 'When the current token expires.' },
+    { name: 'Renews', type: 'string', jsonPath: '.status.renewalTime', description: 'When the token will be rotated.' },
     readyColumns[1]!,
     { name: 'Provider', type: 'string', jsonPath: '.spec.providerRef.name', description: 'Provider.', priority: 1 },
     { name: 'Revision', type: 'integer', jsonPath: '.status.revision', description: 'Tokens minted.', priority: 1 },

@@ -13,7 +13,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import type { IssuedToken, ProviderClient } from '../../providers/types.ts';
-import { getCondition, setCondition } from '../conditions.ts';
+import { getCondition, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { secretNameOf, upstreamTokenName } from '../naming.ts';
 import type { ObservedSecret } from '../observed-secret.ts';
@@ -108,7 +108,7 @@ export class TokenReconciler {
 
     // Passthrough providers (augment) have no upstream state: the credential is the token, so its change is news.
     let passthroughFingerprint: string | undefined;
-    if (sat.status?.tokenId && sat.status.tokenId.startsWith('passthrough:')) {
+    if (sat.status?.tokenId?.startsWith('passthrough:')) {
       const r = await resolve();
       if (r.ok) passthroughFingerprint = `passthrough:${r.credentialFingerprint}`;
     }
@@ -164,6 +164,16 @@ export class TokenReconciler {
     const revision = Math.max(status.revision ?? 0, status.pending?.revision ?? 0) + 1;
     const name = upstreamTokenName(sat, revision);
     const providerLabel = r.providerKey;
+    this.#o.logger.info(
+      {
+        namespace: sat.metadata.namespace,
+        name: sat.metadata.name,
+        revision,
+        action: violation.action,
+        reason: violation.reason,
+      },
+      'issuing',
+    );
 
     // Journal before the call, guarded by resourceVersion: a stale cache or a second leader gets a conflict
     // here instead of minting. After a crash, status.pending names the token to find and revoke.
@@ -332,20 +342,24 @@ export class TokenReconciler {
         { namespace: sat.metadata.namespace, name: sat.metadata.name, revision: pending.revision },
         'completing an issue interrupted after the Secret write',
       );
-      return this.#o.kube.patchTokenStatus(sat, {
-        pending: null,
-        tokenId: annotations[TOKEN_ID_ANNOTATION],
-        tokenName: annotations[TOKEN_NAME_ANNOTATION] ?? pending.name,
-        issuedAt: iso(issuedAt),
-        expiresAt: expiresAt ? iso(expiresAt) : null,
-        renewalTime: renewal ? iso(renewal) : null,
-        secretName: secret.metadata.name,
-        secretHash: secret.dataHash,
-        specHash: tokenSpecHash(sat),
-        lastRenewRequest: sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
-        retiring: retiring.length ? retiring : null,
-        observedGeneration: sat.metadata.generation,
-      });
+      return this.#o.kube.patchTokenStatus(
+        sat,
+        {
+          pending: null,
+          tokenId: annotations[TOKEN_ID_ANNOTATION],
+          tokenName: annotations[TOKEN_NAME_ANNOTATION] ?? pending.name,
+          issuedAt: iso(issuedAt),
+          expiresAt: expiresAt ? iso(expiresAt) : null,
+          renewalTime: renewal ? iso(renewal) : null,
+          secretName: secret.metadata.name,
+          secretHash: secret.dataHash,
+          specHash: tokenSpecHash(sat),
+          lastRenewRequest: sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
+          retiring: retiring.length ? retiring : null,
+          observedGeneration: sat.metadata.generation,
+        },
+        { resourceVersion: sat.metadata.resourceVersion! },
+      );
     }
     this.#o.logger.info(
       { namespace: sat.metadata.namespace, name: sat.metadata.name, token: pending.name, revision: pending.revision },
@@ -355,7 +369,7 @@ export class TokenReconciler {
     if (!r.ok)
       throw new RequeueAfterError(`cannot recover pending token ${pending.name}: ${r.message}`, PROVIDER_RETRY_MS);
     await this.#revokeLeftover(sat, r.client, r.providerKey, pending.name ?? pending.tokenId);
-    return this.#o.kube.patchTokenStatus(sat, { pending: null });
+    return this.#o.kube.patchTokenStatus(sat, { pending: null }, { resourceVersion: sat.metadata.resourceVersion! });
   }
 
   async #revokeLeftover(
@@ -462,7 +476,7 @@ export class TokenReconciler {
           },
     );
     const patch: StatusPatch = {};
-    if (JSON.stringify(conditions) !== JSON.stringify(status.conditions ?? [])) patch.conditions = conditions;
+    if (!sameConditions(conditions, status.conditions)) patch.conditions = conditions;
     if (status.observedGeneration !== sat.metadata.generation) patch.observedGeneration = sat.metadata.generation;
     if (status.failureCount) Object.assign(patch, { failureCount: null, lastFailure: null, lastFailureTime: null });
     if (Object.keys(patch).length) sat = await this.#o.kube.patchTokenStatus(sat, patch);
@@ -516,10 +530,7 @@ export class TokenReconciler {
       { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
       now,
     );
-    if (
-      JSON.stringify(conditions) === JSON.stringify(status.conditions ?? []) &&
-      status.observedGeneration === sat.metadata.generation
-    ) {
+    if (sameConditions(conditions, status.conditions) && status.observedGeneration === sat.metadata.generation) {
       this.#observe(sat);
       return; // Already says so: no write, no repeated Event.
     }

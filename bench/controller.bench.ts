@@ -1,0 +1,272 @@
+// The controller against DESIGN.md §4's targets, on a real kube-apiserver + etcd and the reference credentials API,
+// with `tokensync controller` as a child process (so its RSS is its own):
+//   1. N resources created at once: create→Ready p50/p99 and the total, against a baseline measured in the same run:
+//      the same API server taking N bare Secret creates at the same client concurrency (target: within 2x).
+//   2. Controller RSS with N Ready resources (target: < 250 MB at 10,000).
+//   3. Restart with N Ready resources: upstream calls and API writes (target: zero), time to caught up.
+//   4. Per rotation: mints, revokes and Secret writes (target: exactly 1 each).
+//   5. Renewal punctuality: R tokens renewing together, p99 |fired − renewalTime| (target: < 1 s).
+//
+//   npx node bench/controller.bench.ts          BENCH_N=1000 (resources), BENCH_RENEW_N=200, BENCH_ROTATE_N=20
+// Loopback only; every loop is bounded by a count and a deadline.
+import { request } from 'undici';
+import { startCredentialsApi } from '../src/credentials-api/index.ts';
+import { kubeRequest } from '../src/kube/client.ts';
+import { ControllerProcess } from '../test/integration/controller/process.ts';
+import { startControlPlane } from '../test/support/control-plane.ts';
+
+const N = Number(process.env['BENCH_N'] ?? 1000);
+const RENEW_N = Number(process.env['BENCH_RENEW_N'] ?? 200);
+const ROTATE_N = Number(process.env['BENCH_ROTATE_N'] ?? 20);
+const CLIENT_CONCURRENCY = 16;
+const log = (message: string) => process.stdout.write(`${message}\n`);
+
+const cp = await startControlPlane({ auditWrites: true });
+const api = await startCredentialsApi({ rateLimit: false });
+const kc = cp.kubeConfig;
+let controller: ControllerProcess | undefined;
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+const apply = (path: string, body: unknown) =>
+  kubeRequest(kc, {
+    method: 'PATCH',
+    path,
+    query: { fieldManager: 'bench', force: true },
+    body,
+    contentType: 'application/apply-patch+yaml',
+  });
+
+async function stats(): Promise<{ mints: number; revokes: number; requests: number }> {
+  const res = await request(`${api.url}/api/v1/audit/stats`, { headers: { authorization: `Bearer ${api.adminKey}` } });
+  return (await res.body.json()) as { mints: number; revokes: number; requests: number };
+}
+
+interface Sat {
+  metadata: { name: string; creationTimestamp: string; resourceVersion: string };
+  status?: {
+    conditions?: Array<{ type: string; status: string }>;
+    revision?: number;
+    renewalTime?: string;
+    pending?: unknown;
+    retiring?: unknown[];
+  };
+}
+const listSats = async (ns: string) =>
+  (
+    await kubeRequest<{ items: Sat[] }>(kc, {
+      method: 'GET',
+      path: `/apis/tokensync.io/v1alpha1/namespaces/${ns}/serviceaccounttokens`,
+    })
+  ).items;
+const ready = (s: Sat) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const controllerWrites = () => cp.auditEvents().filter((e) => e.user.username !== 'system:apiserver').length;
+
+async function setupNamespace(ns: string): Promise<void> {
+  await apply(`/api/v1/namespaces/${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await apply(`/api/v1/namespaces/${ns}/secrets/admin`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'admin', namespace: ns },
+    stringData: { token: api.adminKey },
+  });
+  await apply(`/apis/tokensync.io/v1alpha1/namespaces/${ns}/credentialsproviders/reference`, {
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'CredentialsProvider',
+    metadata: { name: 'reference', namespace: ns },
+    spec: {
+      type: 'reference',
+      url: api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'admin', key: 'token' } },
+      rateLimit: { requestsPerSecond: 5000, burst: 5000 },
+    },
+  });
+}
+
+function satBody(ns: string, name: string, spec: Record<string, unknown>) {
+  return {
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'ServiceAccountToken',
+    metadata: { name, namespace: ns },
+    spec: { providerRef: { name: 'reference' }, serviceAccount: 'sa-bench', ...spec },
+  };
+}
+
+async function createTokens(ns: string, count: number, spec: Record<string, unknown>): Promise<Map<string, number>> {
+  const created = new Map<string, number>();
+  const names = Array.from({ length: count }, (_, i) => `t-${i}`);
+  await pool(names, CLIENT_CONCURRENCY, async (name) => {
+    await apply(`/apis/tokensync.io/v1alpha1/namespaces/${ns}/serviceaccounttokens/${name}`, satBody(ns, name, spec));
+    created.set(name, performance.now());
+  });
+  return created;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+try {
+  log(`controller bench: N=${N}, renewals=${RENEW_N}, rotations=${ROTATE_N}, client concurrency ${CLIENT_CONCURRENCY}`);
+
+  // Baseline: the API server's cost for N bare Secret creates at the same concurrency.
+  await apply('/api/v1/namespaces/baseline', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'baseline' } });
+  const baseStart = performance.now();
+  await pool(
+    Array.from({ length: N }, (_, i) => i),
+    CLIENT_CONCURRENCY,
+    async (i) => {
+      await kubeRequest(kc, {
+        method: 'POST',
+        path: '/api/v1/namespaces/baseline/secrets',
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `s-${i}` }, stringData: { token: `value-${i}` } },
+      });
+    },
+  );
+  const baseMs = performance.now() - baseStart;
+  log(`baseline: ${N} bare Secret creates in ${(baseMs / 1000).toFixed(2)} s (${(N / (baseMs / 1000)).toFixed(0)}/s)`);
+
+  // 1. N resources at once.
+  await setupNamespace('bench');
+  controller = new ControllerProcess(cp.kubeconfigPath, ['--max-concurrent-reconciles', '16', '--log-level', 'info']);
+  await controller.synced();
+  const readyAt = new Map<string, number>();
+  const start = performance.now();
+  const creating = createTokens('bench', N, { lifetime: '720h', rotation: { gracePeriod: '1s' } });
+  await until(
+    `${N} Ready`,
+    async () => {
+      for (const s of await listSats('bench'))
+        if (ready(s) && !readyAt.has(s.metadata.name)) readyAt.set(s.metadata.name, performance.now());
+      return readyAt.size >= N;
+    },
+    600_000,
+  );
+  const created = await creating;
+  const totalMs = performance.now() - start;
+  const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
+  log(
+    `1. ${N} created at once → all Ready in ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / baseMs).toFixed(2)}x the bare Secret writes (target ≤ 2x); ` +
+      `create→Ready p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms (polled every 100 ms)`,
+  );
+
+  // 2. Memory.
+  await new Promise((r) => setTimeout(r, 2000));
+  log(
+    `2. controller RSS with ${N} Ready resources: ${(await rssMiB(controller.child.pid!)).toFixed(0)} MiB (target < 250 MB at 10,000)`,
+  );
+
+  // 3. Restart.
+  await controller.kill('SIGTERM');
+  const writesBefore = controllerWrites();
+  const statsBefore = await stats();
+  const restartStart = performance.now();
+  controller = new ControllerProcess(cp.kubeconfigPath, ['--max-concurrent-reconciles', '16', '--log-level', 'info']);
+  await controller.synced(120_000);
+  const syncedMs = performance.now() - restartStart;
+  await until(
+    'caught up',
+    async () => {
+      const text = await (await request(`${controller!.metricsUrl}/metrics`)).body.text();
+      const done = [
+        ...text.matchAll(/^tokensync_reconcile_total\{controller="serviceaccounttoken",result="\w+"\} (\d+)/gm),
+      ].reduce((sum, m) => sum + Number(m[1]), 0);
+      const depth = Number(/^tokensync_workqueue_depth\{name="serviceaccounttoken"\} (\d+)/m.exec(text)?.[1] ?? 1);
+      return done >= N && depth === 0;
+    },
+    300_000,
+  );
+  const caughtUpMs = performance.now() - restartStart;
+  await new Promise((r) => setTimeout(r, 2000));
+  const statsAfter = await stats();
+  log(
+    `3. restart with ${N} Ready: caches synced in ${(syncedMs / 1000).toFixed(2)} s, caught up in ${(caughtUpMs / 1000).toFixed(2)} s; ` +
+      `upstream calls ${statsAfter.requests - statsBefore.requests}, mints ${statsAfter.mints - statsBefore.mints}, ` +
+      `API writes ${controllerWrites() - writesBefore} (target: 0, 0, 0)`,
+  );
+
+  // 4. Rotation cost.
+  const rotateNames = Array.from({ length: ROTATE_N }, (_, i) => `t-${i}`);
+  const secretWrites = () =>
+    cp.auditEvents().filter((e) => e.objectRef?.resource === 'secrets' && e.objectRef.namespace === 'bench').length;
+  const rotBefore = await stats();
+  const secretWritesBefore = secretWrites();
+  await pool(rotateNames, CLIENT_CONCURRENCY, async (name) => {
+    await kubeRequest(kc, {
+      method: 'PATCH',
+      path: `/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens/${name}`,
+      body: { metadata: { annotations: { 'tokensync.io/renew-requested-at': 'bench' } } },
+      contentType: 'application/merge-patch+json',
+    });
+  });
+  await until(
+    'rotations finished',
+    async () => {
+      const sats = (await listSats('bench')).filter((s) => rotateNames.includes(s.metadata.name));
+      return sats.every((s) => s.status?.revision === 2 && !s.status.pending && !s.status.retiring?.length);
+    },
+    120_000,
+  );
+  const rotAfter = await stats();
+  log(
+    `4. per rotation (${ROTATE_N} rotations): ${((rotAfter.mints - rotBefore.mints) / ROTATE_N).toFixed(2)} mint, ` +
+      `${((rotAfter.revokes - rotBefore.revokes) / ROTATE_N).toFixed(2)} revoke, ` +
+      `${((secretWrites() - secretWritesBefore) / ROTATE_N).toFixed(2)} Secret write (target: 1, 1, 1)`,
+  );
+
+  // 5. Renewal punctuality: R tokens created together, renewing ~30 s later within a few seconds of each other.
+  await setupNamespace('renew');
+  await createTokens('renew', RENEW_N, { lifetime: '1m', renewBeforePercentage: 50, rotation: { gracePeriod: '1s' } });
+  const due = new Map<string, number>();
+  await until(
+    'renewal tokens Ready',
+    async () => {
+      const sats = await listSats('renew');
+      for (const s of sats)
+        if (ready(s) && s.status?.revision === 1 && s.status.renewalTime)
+          due.set(s.metadata.name, Date.parse(s.status.renewalTime));
+      return due.size >= RENEW_N;
+    },
+    120_000,
+  );
+  const lastDue = Math.max(...due.values());
+  await until('renewals fired', async () => Date.now() > lastDue + 10_000, 120_000);
+  const fired = new Map<string, number>();
+  for (const line of controller.output) {
+    if (!line.includes('Rotated to token') || !line.includes('"namespace":"renew"')) continue;
+    const record = JSON.parse(line) as { time: string; name: string; revision: number };
+    if (record.revision === 2) fired.set(record.name, Date.parse(record.time));
+  }
+  // renewalTime is stored with second precision (floored), so a timer firing on time is 0–1000 ms "late" by it.
+  const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
+  const spread = Math.max(...due.values()) - Math.min(...due.values());
+  log(
+    `5. renewal punctuality (${deltas.length}/${RENEW_N} fired, renewal times spread over ${(spread / 1000).toFixed(1)} s by jitter): ` +
+      `|fired − renewalTime| p50 ${percentile(deltas, 50).toFixed(0)} ms, p99 ${percentile(deltas, 99).toFixed(0)} ms (target p99 < 1000 ms)`,
+  );
+} finally {
+  await controller?.kill('SIGTERM');
+  await api.close();
+  await cp.stop();
+}
