@@ -173,8 +173,11 @@ try {
 
   // 2. Memory.
   await new Promise((r) => setTimeout(r, 2000));
+  const heapText = await (await request(`${controller.metricsUrl}/metrics`)).body.text();
+  const heapUsed = Number(/^tokensync_nodejs_heap_size_used_bytes (\S+)/m.exec(heapText)?.[1] ?? Number.NaN) / 2 ** 20;
   log(
-    `2. controller RSS with ${N} Ready resources: ${(await rssMiB(controller.child.pid!)).toFixed(0)} MiB (target < 250 MB at 10,000)`,
+    `2. controller with ${N} Ready resources: RSS ${(await rssMiB(controller.child.pid!)).toFixed(0)} MiB, ` +
+      `V8 heap used ${heapUsed.toFixed(0)} MiB (target RSS < 250 MB at 10,000)`,
   );
 
   // 3. Restart.
@@ -254,11 +257,11 @@ try {
   await until('renewals fired', async () => Date.now() > lastDue + 10_000, 120_000);
   const fired = new Map<string, number>();
   for (const line of controller.output) {
-    if (!line.includes('Rotated to token') || !line.includes('"namespace":"renew"')) continue;
+    // "issuing" is logged when the reconcile decides to rotate, before any call: the moment the timer fired.
+    if (!line.includes('"msg":"issuing"') || !line.includes('"namespace":"renew"')) continue;
     const record = JSON.parse(line) as { time: string; name: string; revision: number };
-    if (record.revision === 2) fired.set(record.name, Date.parse(record.time));
+    if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
   }
-  // renewalTime is stored with second precision (floored), so a timer firing on time is 0–1000 ms "late" by it.
   const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
   const spread = Math.max(...due.values()) - Math.min(...due.values());
   log(

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { parseControllerFlags } from '../../../src/cli/controller-flags.ts';
+import { sameConditions, setCondition } from '../../../src/controller/conditions.ts';
+import { FreshnessTracker } from '../../../src/controller/freshness.ts';
+import { matchesSelector } from '../../../src/controller/label-selector.ts';
+import { upstreamTokenName } from '../../../src/controller/naming.ts';
+import { observeSecret } from '../../../src/controller/observed-secret.ts';
+import { SecretValue } from '../../../src/providers/secret-value.ts';
+
+describe('conditions', () => {
+  it('keeps lastTransitionTime while the status stays, and compares regardless of key order', () => {
+    const t1 = new Date('2026-01-01T00:00:00Z');
+    const t2 = new Date('2026-01-02T00:00:00Z');
+    const first = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'Issued', message: 'm' }, t1);
+    const again = setCondition(first, { type: 'Ready', status: 'True', reason: 'Issued', message: 'm' }, t2);
+    expect(again[0]!.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
+    const sorted = again.map((c) => Object.fromEntries(Object.entries(c).sort())) as typeof again;
+    expect(sameConditions(again, sorted)).toBe(true);
+    const flipped = setCondition(first, { type: 'Ready', status: 'False', reason: 'X', message: 'm' }, t2);
+    expect(flipped[0]!.lastTransitionTime).toBe('2026-01-02T00:00:00Z');
+    expect(sameConditions(first, flipped)).toBe(false);
+  });
+});
+
+describe('freshness tracker', () => {
+  it('treats versions we wrote over as stale until the cache moves past them', () => {
+    const f = new FreshnessTracker();
+    f.wrote('ns/a', '1', '2');
+    f.wrote('ns/a', '2', '3');
+    expect(f.isStale('ns/a', '1')).toBe(true);
+    expect(f.isStale('ns/a', '2')).toBe(true);
+    expect(f.isStale('ns/a', '3')).toBe(false);
+    expect(f.size).toBe(0);
+    expect(f.isStale('ns/b', '1')).toBe(false);
+  });
+});
+
+describe('label selectors', () => {
+  it('implements matchLabels and the four operators', () => {
+    const labels = { env: 'prod', team: 'data' };
+    expect(matchesSelector({}, labels)).toBe(true);
+    expect(matchesSelector({ matchLabels: { env: 'prod' } }, labels)).toBe(true);
+    expect(matchesSelector({ matchLabels: { env: 'dev' } }, labels)).toBe(false);
+    expect(matchesSelector({ matchExpressions: [{ key: 'team', operator: 'In', values: ['data'] }] }, labels)).toBe(
+      true,
+    );
+    expect(matchesSelector({ matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['data'] }] }, labels)).toBe(
+      false,
+    );
+    expect(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels)).toBe(false);
+    expect(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels)).toBe(true);
+  });
+});
+
+describe('upstream token names', () => {
+  it('are deterministic, unique per resource uid and revision', () => {
+    const sat = { metadata: { name: 'reporting', uid: 'abcdef12-3456-7890' }, spec: {} } as never;
+    expect(upstreamTokenName(sat, 3)).toBe('reporting-abcdef12-r3');
+    expect(upstreamTokenName({ metadata: { name: 'x', uid: 'u' }, spec: { tokenName: 'ci' } } as never, 1)).toBe(
+      'ci-u-r1',
+    );
+  });
+});
+
+describe('observed Secrets', () => {
+  it('keep metadata and a keyed hash, never the data, and drop managedFields', () => {
+    const raw = {
+      metadata: {
+        name: 's',
+        managedFields: [{}],
+        ownerReferences: [{ apiVersion: 'v', kind: 'k', name: 'n', uid: 'owner', controller: true }],
+      },
+      data: { token: Buffer.from('rsa_live_x').toString('base64') },
+    };
+    const observed = observeSecret(raw);
+    expect(JSON.stringify(observed)).not.toContain(raw.data.token);
+    expect(observed.metadata).not.toHaveProperty('managedFields');
+    expect(observeSecret(raw).dataHash).toBe(observed.dataHash);
+    const otherOwner = observeSecret({
+      ...raw,
+      metadata: { ...raw.metadata, ownerReferences: [{ ...raw.metadata.ownerReferences[0]!, uid: 'x' }] },
+    });
+    expect(otherOwner.dataHash).not.toBe(observed.dataHash);
+  });
+});
+
+describe('SecretValue', () => {
+  it('prints, serialises and inspects as [REDACTED]', async () => {
+    const { inspect } = await import('node:util');
+    const v = new SecretValue('rsa_live_secret');
+    expect(`${v}`).toBe('[REDACTED]');
+    expect(JSON.stringify({ v })).toBe('{"v":"[REDACTED]"}');
+    expect(inspect({ v })).not.toContain('rsa_live_secret');
+    expect(v.reveal()).toBe('rsa_live_secret');
+  });
+});
+
+describe('controller flags', () => {
+  it('takes flags over env over defaults and rejects bad values with the flag name', () => {
+    expect(parseControllerFlags([], {})).toMatchObject({
+      'max-concurrent-reconciles': 4,
+      'lease-duration': 15_000,
+      'leader-elect': false,
+    });
+    expect(parseControllerFlags([], { TOKENSYNC_LOG_LEVEL: 'debug' })['log-level']).toBe('debug');
+    expect(parseControllerFlags(['--log-level', 'warn'], { TOKENSYNC_LOG_LEVEL: 'debug' })['log-level']).toBe('warn');
+    expect(parseControllerFlags(['--leader-elect'], {})['leader-elect']).toBe(true);
+    expect(() => parseControllerFlags(['--lease-duration', 'soon'], {})).toThrow(/--lease-duration/);
+    expect(() => parseControllerFlags(['--bogus'], {})).toThrow();
+  });
+});
