@@ -201,12 +201,13 @@ try {
     300_000,
   );
   const caughtUpMs = performance.now() - restartStart;
+  const restartedRss = await rssMiB(controller.child.pid!);
   await new Promise((r) => setTimeout(r, 2000));
   const statsAfter = await stats();
   log(
     `3. restart with ${N} Ready: caches synced in ${(syncedMs / 1000).toFixed(2)} s, caught up in ${(caughtUpMs / 1000).toFixed(2)} s; ` +
       `upstream calls ${statsAfter.requests - statsBefore.requests}, mints ${statsAfter.mints - statsBefore.mints}, ` +
-      `API writes ${controllerWrites() - writesBefore} (target: 0, 0, 0)`,
+      `API writes ${controllerWrites() - writesBefore} (target: 0, 0, 0); RSS after catching up ${restartedRss.toFixed(0)} MiB`,
   );
 
   // 4. Rotation cost.

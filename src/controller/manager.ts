@@ -136,7 +136,12 @@ export class Manager {
       ...(options.now ? { now: options.now } : {}),
     });
 
-    this.tokens.onEvent((e) => this.tokenQueue.add(keyOf(e.object)));
+    this.tokens.onEvent((e) => {
+      // Status is written only by this controller: reacting to it would make every failure record trigger the
+      // next attempt (a hot loop). Spec, metadata and deletion changes are what we act on.
+      if (e.type === 'update' && onlyStatusChanged(e.old, e.object)) return;
+      this.tokenQueue.add(keyOf(e.object));
+    });
     this.secrets.onEvent((e) => {
       const owner = e.object.metadata.labels?.[OWNER_LABEL];
       if (owner && e.object.metadata.namespace) this.tokenQueue.add(`${e.object.metadata.namespace}/${owner}`);
@@ -261,6 +266,18 @@ export class Manager {
       }
     }
   }
+}
+
+function onlyStatusChanged(old: ServiceAccountToken, current: ServiceAccountToken): boolean {
+  const a = old.metadata;
+  const b = current.metadata;
+  return (
+    a.generation === b.generation &&
+    a.deletionTimestamp === b.deletionTimestamp &&
+    JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {}) &&
+    JSON.stringify(a.labels ?? {}) === JSON.stringify(b.labels ?? {}) &&
+    JSON.stringify(a.finalizers ?? []) === JSON.stringify(b.finalizers ?? [])
+  );
 }
 
 function providerQueueKey(p: AnyProvider): string {

@@ -199,6 +199,10 @@ export const serviceAccountTokenStatusSchema = z
       .optional()
       .meta({ description: 'Message of the last failure (never a token value).' }),
     lastFailureTime: z.string().optional().meta({ description: 'When the last failure happened.' }),
+    nextAttemptAt: z.string().optional().meta({
+      description:
+        'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals).',
+    }),
     failureCount: z
       .number()
       .int()

@@ -135,6 +135,11 @@ export class TokenReconciler {
       return { requeueAfterMs: 5 * 60_000 };
     }
 
+    const waitMs = sat.status?.nextAttemptAt ? Date.parse(sat.status.nextAttemptAt) - this.#now().getTime() : 0;
+    if (violation && waitMs > 0) {
+      // Backing off after a failure: whatever woke us, the credentials API is not called before nextAttemptAt.
+      return { requeueAfterMs: waitMs };
+    }
     if (violation) {
       const r = await resolve();
       if (!r.ok) {
@@ -218,8 +223,13 @@ export class TokenReconciler {
       this.#o.metrics?.mints.inc({ provider: providerLabel, result: 'error' });
       // A definite refusal minted nothing: drop the journal. Anything else may have minted: keep it for recovery.
       const definite = ProviderError.is(error) && (error.code === 'Permanent' || error.code === 'RateLimited');
-      await this.#recordFailure(journaled, error, EventReason.IssueFailed, definite ? { pending: null } : {});
-      throw retryableError(error, journaled.status?.failureCount ?? 0);
+      const delay = await this.#recordFailure(
+        journaled,
+        error,
+        EventReason.IssueFailed,
+        definite ? { pending: null } : {},
+      );
+      throw new RequeueAfterError(describe(error), delay);
     }
     this.#o.metrics?.mints.inc({ provider: providerLabel, result: 'success' });
     if (client.capabilities.mode === 'passthrough') {
@@ -240,8 +250,8 @@ export class TokenReconciler {
           () => undefined, // status.pending stays; recovery revokes it later.
         );
       }
-      await this.#recordFailure(journaled, error, EventReason.IssueFailed);
-      throw error;
+      const delay = await this.#recordFailure(journaled, error, EventReason.IssueFailed);
+      throw new RequeueAfterError(describe(error), delay);
     }
 
     const previous = status.tokenId && status.tokenId !== issued.id ? status : undefined;
@@ -283,6 +293,7 @@ export class TokenReconciler {
       failureCount: null,
       lastFailure: null,
       lastFailureTime: null,
+      nextAttemptAt: null,
       observedGeneration: journaled.metadata.generation,
       conditions: readyConditions(journaled, now, {
         ready: 'True',
@@ -425,8 +436,8 @@ export class TokenReconciler {
     const remaining = retiring.filter((t) => !revoked.has(t.tokenId));
     if (revoked.size) sat = await this.#o.kube.patchTokenStatus(sat, { retiring: remaining.length ? remaining : null });
     if (failure) {
-      await this.#recordFailure(sat, failure, EventReason.RevokeFailed);
-      throw retryableError(failure, sat.status?.failureCount ?? 0);
+      const delay = await this.#recordFailure(sat, failure, EventReason.RevokeFailed);
+      throw new RequeueAfterError(describe(failure), delay);
     }
     return sat;
   }
@@ -478,7 +489,9 @@ export class TokenReconciler {
     const patch: StatusPatch = {};
     if (!sameConditions(conditions, status.conditions)) patch.conditions = conditions;
     if (status.observedGeneration !== sat.metadata.generation) patch.observedGeneration = sat.metadata.generation;
-    if (status.failureCount) Object.assign(patch, { failureCount: null, lastFailure: null, lastFailureTime: null });
+    if (status.failureCount) {
+      Object.assign(patch, { failureCount: null, lastFailure: null, lastFailureTime: null, nextAttemptAt: null });
+    }
     if (Object.keys(patch).length) sat = await this.#o.kube.patchTokenStatus(sat, patch);
     this.#observe(sat);
 
@@ -543,30 +556,35 @@ export class TokenReconciler {
     this.#observe(updated);
   }
 
+  /**
+   * Records a failure in status (condition, message, count, next attempt) and as an Event, and returns how long to
+   * wait. The next attempt lives in status, so neither an unrelated event nor a restart can cause a hot loop.
+   */
   async #recordFailure(
     sat: ServiceAccountToken,
     error: unknown,
     event: string,
     extra: StatusPatch = {},
-  ): Promise<void> {
+  ): Promise<number> {
     const now = this.#now();
     const message = describe(error);
     const status = sat.status ?? {};
+    const failures = (status.failureCount ?? 0) + 1;
+    const delayMs = retryDelay(error, failures, (this.#o.random ?? Math.random)());
     const reason = ProviderError.is(error) && !error.retryable ? Reason.UpstreamRejected : Reason.UpstreamError;
-    const live =
-      status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime()) && !status.pending;
+    // The previous token still serves consumers while a rotation fails: Ready stays True until it expires.
+    const live = status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime());
     let conditions = setCondition(
       status.conditions,
       { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
       now,
     );
-    if (!live || event === EventReason.IssueFailed) {
-      if (!live)
-        conditions = setCondition(
-          conditions,
-          { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
-          now,
-        );
+    if (!live) {
+      conditions = setCondition(
+        conditions,
+        { type: ConditionType.Ready, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
+        now,
+      );
     }
     try {
       await this.#o.kube.patchTokenStatus(sat, {
@@ -574,13 +592,18 @@ export class TokenReconciler {
         conditions,
         lastFailure: message,
         lastFailureTime: iso(now),
-        failureCount: (status.failureCount ?? 0) + 1,
+        failureCount: failures,
+        nextAttemptAt: new Date(now.getTime() + delayMs).toISOString(),
       });
     } catch (patchError) {
       this.#o.logger.warn({ err: describe(patchError) }, 'could not record failure in status');
     }
     this.#o.events.record(sat, 'Warning', event, message);
-    this.#o.logger.warn({ namespace: sat.metadata.namespace, name: sat.metadata.name, reason }, message);
+    this.#o.logger.warn(
+      { namespace: sat.metadata.namespace, name: sat.metadata.name, reason, failures, retryInMs: Math.round(delayMs) },
+      message,
+    );
+    return delayMs;
   }
 
   async #restartTargets(sat: ServiceAccountToken, now: Date): Promise<void> {
@@ -636,8 +659,8 @@ export class TokenReconciler {
             }
           } catch (error) {
             this.#o.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });
-            await this.#recordFailure(sat, error, EventReason.RevokeFailed);
-            throw retryableError(error, status.failureCount ?? 0);
+            const delay = await this.#recordFailure(sat, error, EventReason.RevokeFailed);
+            throw new RequeueAfterError(describe(error), delay);
           }
           if (tokens.length) {
             this.#o.events.record(sat, 'Normal', EventReason.Revoked, `Revoked ${tokens.length} token(s) on deletion`);
@@ -736,16 +759,19 @@ export function describe(error: unknown): string {
 /** A refusal a human must fix is retried slowly: 30 s doubling per consecutive failure, at most hourly. */
 const PERMANENT_BASE_MS = 30_000;
 const PERMANENT_MAX_MS = 3_600_000;
+/** Transient failures: 1 s doubling, at most 5 min. */
+const TRANSIENT_BASE_MS = 1_000;
+const TRANSIENT_MAX_MS = 300_000;
 
 /**
- * Upstream Retry-After becomes the delay; permanent refusals back off on their own slow schedule so a bad
- * credential never hot-loops; transient errors use the queue's per-key exponential backoff with jitter.
+ * Backoff after the n-th consecutive failure, with ±20% jitter so resources failing together spread out. An
+ * upstream Retry-After is a floor, never shortened by jitter.
  */
-function retryableError(error: unknown, failures: number): unknown {
-  if (!ProviderError.is(error)) return error;
-  if (error.code === 'RateLimited') return new RequeueAfterError(describe(error), error.retryAfterMs ?? 1000);
-  if (!error.retryable) {
-    return new RequeueAfterError(describe(error), Math.min(PERMANENT_BASE_MS * 2 ** failures, PERMANENT_MAX_MS));
-  }
-  return error;
+export function retryDelay(error: unknown, failures: number, random: number): number {
+  const jitter = 0.8 + 0.4 * random;
+  const exp = 2 ** Math.max(0, failures - 1);
+  if (ProviderError.is(error) && !error.retryable) return Math.min(PERMANENT_BASE_MS * exp, PERMANENT_MAX_MS) * jitter;
+  const backoff = Math.min(TRANSIENT_BASE_MS * exp, TRANSIENT_MAX_MS) * jitter;
+  if (ProviderError.is(error) && error.code === 'RateLimited') return Math.max(backoff, error.retryAfterMs ?? 1000);
+  return backoff;
 }

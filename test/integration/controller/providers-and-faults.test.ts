@@ -1,0 +1,253 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
+import { kubeRequest } from '../../../src/kube/client.ts';
+import { Harness, isReady, waitFor } from './harness.ts';
+
+const h = new Harness();
+
+function condition(
+  sat:
+    | { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }
+    | undefined,
+) {
+  return sat?.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+async function provider(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await h.apply({
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'CredentialsProvider',
+    metadata: { name, namespace },
+    spec,
+  });
+}
+
+async function getProvider(namespace: string, name: string) {
+  return kubeRequest<{
+    status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+  }>(h.kc, {
+    method: 'GET',
+    path: `/apis/tokensync.io/v1alpha1/namespaces/${namespace}/credentialsproviders/${name}`,
+  });
+}
+
+async function waitReason(namespace: string, name: string, reason: string): Promise<ServiceAccountToken> {
+  let last: ServiceAccountToken | undefined;
+  return waitFor(`${namespace}/${name} Ready reason ${reason}`, async () => {
+    last = await h.getToken(namespace, name);
+    return condition(last)?.reason === reason ? last : undefined;
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}; last status: ${JSON.stringify(last?.status)}`);
+  });
+}
+
+beforeAll(async () => {
+  await h.start();
+  await h.startController();
+}, 120_000);
+
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('providers', () => {
+  it('reports a provider Ready when reachable and authenticated, and says why when not', async () => {
+    await h.setupNamespace('prov');
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'wrong', namespace: 'prov' },
+      stringData: { token: 'not-the-key' },
+    });
+    await provider('prov', 'badkey', {
+      type: 'reference',
+      url: h.api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'wrong', key: 'token' } },
+    });
+    await provider('prov', 'nosecret', {
+      type: 'reference',
+      url: h.api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'absent', key: 'token' } },
+    });
+    const ready = async (name: string) =>
+      waitFor(`${name} checked`, async () => condition(await getProvider('prov', name)));
+    expect(await ready('reference')).toMatchObject({ status: 'True', reason: 'Reachable' });
+    expect(await ready('badkey')).toMatchObject({ status: 'False', reason: 'UpstreamRejected' });
+    const missing = await ready('nosecret');
+    expect(missing).toMatchObject({ status: 'False', reason: 'CredentialMissing' });
+    expect(missing.message).toContain('prov/absent');
+  });
+
+  it('waits for a missing provider, and issues as soon as it appears', async () => {
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'late' } });
+    await h.createToken('late', 'early-bird');
+    const waiting = await waitReason('late', 'early-bird', 'ProviderNotReady');
+    expect(condition(waiting)?.message).toContain('CredentialsProvider reference not found');
+    const started = Date.now();
+    await h.setupNamespace('late');
+    await waitFor('issued after the provider appeared', async () => isReady(await h.getToken('late', 'early-bird')));
+    // Woken by the provider's event, not by the 30 s retry.
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('lets a ClusterCredentialsProvider serve only the namespaces its selector admits', async () => {
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shared-yes', labels: { 'tokensync.io/enabled': 'true' } },
+    });
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared-no' } });
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tokensync-system' } });
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'cluster-admin-key', namespace: 'tokensync-system' },
+      stringData: { token: h.api.adminKey },
+    });
+    await h.apply({
+      apiVersion: 'tokensync.io/v1alpha1',
+      kind: 'ClusterCredentialsProvider',
+      metadata: { name: 'shared' },
+      spec: {
+        type: 'reference',
+        url: h.api.url,
+        allowInsecureHttp: true,
+        auth: { secretRef: { name: 'cluster-admin-key', key: 'token', namespace: 'tokensync-system' } },
+        namespaceSelector: { matchLabels: { 'tokensync.io/enabled': 'true' } },
+      },
+    });
+    const ref = { providerRef: { kind: 'ClusterCredentialsProvider', name: 'shared' } };
+    await h.createToken('shared-yes', 'allowed', ref);
+    await h.createToken('shared-no', 'denied', ref);
+    await waitFor('allowed Ready', async () => isReady(await h.getToken('shared-yes', 'allowed')));
+    const denied = await waitReason('shared-no', 'denied', 'ProviderNotAllowed');
+    expect(condition(denied)?.message).toContain('does not admit namespace shared-no');
+    expect(h.events.some((e) => e.name === 'denied' && e.reason === 'ProviderNotReady')).toBe(true);
+  });
+});
+
+describe('bad input and upstream faults', () => {
+  it('reports a template the CRD cannot check as InvalidSpec, with an Event, and mints nothing', async () => {
+    await h.setupNamespace('invalid');
+    const before = await h.stats();
+    await h.createToken('invalid', 'typo', { secret: { template: { token: '{{ .tokn }}' } } });
+    const sat = await waitReason('invalid', 'typo', 'InvalidSpec');
+    expect(condition(sat)?.message).toContain('unknown variable .tokn');
+    expect(h.events.some((e) => e.name === 'typo' && e.reason === 'InvalidSpec')).toBe(true);
+    expect((await h.stats()).mints).toBe(before.mints);
+  });
+
+  it('does not hot-loop on a permanent refusal (401)', async () => {
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'denied' } });
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'reference-admin', namespace: 'denied' },
+      stringData: { token: 'revoked-key' },
+    });
+    await provider('denied', 'reference', {
+      type: 'reference',
+      url: h.api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
+    });
+    const before = await h.stats();
+    await h.createToken('denied', 'refused');
+    const sat = await waitReason('denied', 'refused', 'UpstreamRejected');
+    expect(sat.status?.lastFailure).toContain('Permanent');
+    await new Promise((r) => setTimeout(r, 5000));
+    // One attempt, then 30 s before the next: a handful of requests at most (issue, and the provider's own check).
+    expect((await h.stats()).requests - before.requests).toBeLessThanOrEqual(4);
+    const retry = await h.getToken('denied', 'refused');
+    expect(
+      Date.parse(retry!.status!.nextAttemptAt!) - Date.parse(retry!.status!.lastFailureTime!),
+    ).toBeGreaterThanOrEqual(20_000);
+    // Clean up so this resource's retries cannot consume the fault budget of the next test.
+    await h.deleteToken('denied', 'refused');
+    await waitFor('refused deleted', async () => !(await h.getToken('denied', 'refused')));
+    await kubeRequest(h.kc, {
+      method: 'DELETE',
+      path: '/apis/tokensync.io/v1alpha1/namespaces/denied/credentialsproviders/reference',
+    });
+  });
+
+  it('converges through 5xx, timeouts and 429 with Retry-After, with a bounded number of calls', async () => {
+    await h.setupNamespace('faults');
+    await provider('faults', 'reference', {
+      type: 'reference',
+      url: h.api.url,
+      allowInsecureHttp: true,
+      timeout: '1s',
+      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
+      rateLimit: { requestsPerSecond: 200, burst: 200 },
+    });
+    await h.admin('PUT', '/_faults', { errorRate: 0.3, timeoutRate: 0.2, seed: 7 });
+    const before = await h.stats();
+    const names = Array.from({ length: 10 }, (_, i) => `flaky-${i}`);
+    try {
+      await Promise.all(names.map((n) => h.createToken('faults', n)));
+      for (const n of names) await waitFor(`${n} Ready`, async () => isReady(await h.getToken('faults', n)), 90_000);
+    } finally {
+      await h.admin('DELETE', '/_faults');
+    }
+    const after = await h.stats();
+    expect(after.requests - before.requests).toBeLessThan(names.length * 8);
+    // Every Ready token is live and every failed or timed-out mint left nothing behind.
+    const live = (await h.liveTokens()).filter((t) => t.name.startsWith('flaky-'));
+    expect(live.length).toBe(names.length);
+
+    // Nothing else is calling the API now (the flaky tokens are Ready, the refused one is gone).
+    await h.admin('PUT', '/_faults', { rateLimitNext: { count: 1, retryAfterSeconds: 2 } });
+    const started = Date.now();
+    await h.createToken('faults', 'throttled');
+    await waitFor('throttled Ready', async () => isReady(await h.getToken('faults', 'throttled')), 30_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(
+      h.events.some((e) => e.name === 'throttled' && e.reason === 'IssueFailed' && e.message.includes('RateLimited')),
+    ).toBe(true);
+  }, 150_000);
+
+  it('restarts the listed workloads after a rotation', async () => {
+    await h.setupNamespace('restart-targets');
+    await h.apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'reporter', namespace: 'restart-targets' },
+      spec: {
+        selector: { matchLabels: { app: 'reporter' } },
+        template: {
+          metadata: { labels: { app: 'reporter' } },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        },
+      },
+    });
+    const spec = { restartTargets: [{ kind: 'Deployment', name: 'reporter' }], rotation: { gracePeriod: '1s' } };
+    await h.createToken('restart-targets', 'rolling', spec);
+    await waitFor('Ready', async () => isReady(await h.getToken('restart-targets', 'rolling')));
+    await h.apply({
+      apiVersion: 'tokensync.io/v1alpha1',
+      kind: 'ServiceAccountToken',
+      metadata: {
+        name: 'rolling',
+        namespace: 'restart-targets',
+        annotations: { 'tokensync.io/renew-requested-at': 'now' },
+      },
+      spec: h.tokenSpec(spec),
+    });
+    const deployment = await waitFor('pod template annotated', async () => {
+      const d = await kubeRequest<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
+        h.kc,
+        {
+          method: 'GET',
+          path: '/apis/apps/v1/namespaces/restart-targets/deployments/reporter',
+        },
+      );
+      return d.spec.template.metadata.annotations?.['tokensync.io/restartedAt'] ? d : undefined;
+    });
+    expect(Date.parse(deployment.spec.template.metadata.annotations!['tokensync.io/restartedAt']!)).toBeGreaterThan(
+      Date.now() - 60_000,
+    );
+  });
+});
