@@ -12,6 +12,7 @@
 import { request } from 'undici';
 import { startCredentialsApi } from '../src/credentials-api/index.ts';
 import { kubeRequest } from '../src/kube/client.ts';
+import { Informer } from '../src/kube/informer.ts';
 import { ControllerProcess } from '../test/integration/controller/process.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
 
@@ -152,23 +153,30 @@ try {
   controller = new ControllerProcess(cp.kubeconfigPath, ['--max-concurrent-reconciles', '16', '--log-level', 'info']);
   await controller.synced();
   const readyAt = new Map<string, number>();
+  // Ready times come from a watch (the project's informer), not from listing 1,000 objects in a loop, which would
+  // load the API server more than the controller does.
+  const watcher = new Informer<Sat & { metadata: { namespace?: string } }>({
+    kubeConfig: kc,
+    path: '/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens',
+  });
+  watcher.onEvent((e) => {
+    if (e.type !== 'delete' && ready(e.object) && !readyAt.has(e.object.metadata.name)) {
+      readyAt.set(e.object.metadata.name, performance.now());
+    }
+  });
+  await watcher.start();
   const start = performance.now();
   const creating = createTokens('bench', N, { lifetime: '720h', rotation: { gracePeriod: '1s' } });
-  await until(
-    `${N} Ready`,
-    async () => {
-      for (const s of await listSats('bench'))
-        if (ready(s) && !readyAt.has(s.metadata.name)) readyAt.set(s.metadata.name, performance.now());
-      return readyAt.size >= N;
-    },
-    600_000,
-  );
+  await until(`${N} Ready`, async () => readyAt.size >= N, 600_000);
   const created = await creating;
   const totalMs = performance.now() - start;
+  await watcher.stop();
   const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
+  const writesPerToken = 5; // finalizer, pending journal, Secret, final status, Issued Event
   log(
-    `1. ${N} created at once → all Ready in ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / baseMs).toFixed(2)}x the bare Secret writes (target ≤ 2x); ` +
-      `create→Ready p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms (polled every 100 ms)`,
+    `1. ${N} created at once → all Ready in ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / baseMs).toFixed(2)}x the bare Secret writes ` +
+      `(target ≤ 2x; each token costs ${writesPerToken} API writes, so the protocol floor is ~${writesPerToken}x); ` +
+      `create→Ready p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`,
   );
 
   // 2. Memory.
