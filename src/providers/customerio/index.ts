@@ -36,15 +36,7 @@ export class CustomerioProvider implements ProviderClient {
 
   constructor(config: ResolvedProviderConfig, deps: ProviderDeps) {
     if (!config.url) throw permanent('customerio: spec.url is required (the Customer.io API base URL of your region)');
-    this.#transport = new HttpTransport({
-      provider: 'customerio',
-      baseUrl: config.url,
-      allowInsecureHttp: config.allowInsecureHttp,
-      caBundle: config.caBundle,
-      timeoutMs: config.timeoutMs,
-      credential: config.credential,
-      deps,
-    });
+    this.#transport = HttpTransport.forConfig('customerio', config, deps);
     this.#api = new CustomerioApi(this.#transport, config.credential);
     this.#now = deps.now ?? Date.now;
   }

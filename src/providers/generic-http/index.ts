@@ -109,15 +109,7 @@ export class GenericHttpProvider implements ProviderClient {
       list: false,
       expiry: config.http.expiresAtPointer !== undefined || this.#issueUsesLifetime ? 'optional' : 'never',
     };
-    this.#transport = new HttpTransport({
-      provider: 'http',
-      baseUrl: config.url,
-      allowInsecureHttp: config.allowInsecureHttp,
-      caBundle: config.caBundle,
-      timeoutMs: config.timeoutMs,
-      credential: config.credential,
-      deps,
-    });
+    this.#transport = HttpTransport.forConfig('http', config, deps);
     this.#credential = config.credential;
     this.#now = deps.now ?? Date.now;
   }

@@ -2,7 +2,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
 import { malformed, notFound, ProviderError, permanent, rateLimited, transient } from '../errors.ts';
 import type { SecretValue } from '../secret-value.ts';
-import type { ProviderDeps } from '../types.ts';
+import type { ProviderDeps, ResolvedProviderConfig } from '../types.ts';
 import { redact, vendorMessage } from './redact.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -65,6 +65,20 @@ export class HttpTransport {
   readonly #ownsDispatcher: boolean;
   readonly #deps: ProviderDeps;
   readonly #credential: SecretValue | undefined;
+
+  /** The transport every HTTP adapter builds from its resolved provider config (one place for TLS, timeout, limits). */
+  static forConfig(provider: string, config: ResolvedProviderConfig, deps: ProviderDeps): HttpTransport {
+    return new HttpTransport({
+      provider,
+      // Adapters check spec.url first with a message of their own; '' fails URL parsing here as a last fence.
+      baseUrl: config.url ?? '',
+      allowInsecureHttp: config.allowInsecureHttp,
+      caBundle: config.caBundle,
+      timeoutMs: config.timeoutMs,
+      credential: config.credential,
+      deps,
+    });
+  }
 
   constructor(options: TransportOptions) {
     this.provider = options.provider;

@@ -79,15 +79,7 @@ export class IometeLikeProvider implements ProviderClient {
   constructor(config: ResolvedProviderConfig, deps: ProviderDeps, options: IometeLikeOptions) {
     this.type = options.type;
     if (!config.url) throw permanent(`${options.type}: spec.url is required`);
-    this.#transport = new HttpTransport({
-      provider: options.type,
-      baseUrl: config.url,
-      allowInsecureHttp: config.allowInsecureHttp,
-      caBundle: config.caBundle,
-      timeoutMs: config.timeoutMs,
-      credential: config.credential,
-      deps,
-    });
+    this.#transport = HttpTransport.forConfig(options.type, config, deps);
     this.#api = new IometeApi({
       transport: this.#transport,
       wire: options.wire,

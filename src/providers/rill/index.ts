@@ -57,15 +57,7 @@ export class RillProvider implements ProviderClient {
     if (this.#mode === 'ephemeral' && !this.#project)
       throw permanent('rill: rill.project is required in ephemeral mode');
     this.capabilities = this.#mode === 'ephemeral' ? RILL_EPHEMERAL_CAPABILITIES : RILL_SERVICE_TOKEN_CAPABILITIES;
-    this.#transport = new HttpTransport({
-      provider: 'rill',
-      baseUrl: config.url,
-      allowInsecureHttp: config.allowInsecureHttp,
-      caBundle: config.caBundle,
-      timeoutMs: config.timeoutMs,
-      credential: config.credential,
-      deps,
-    });
+    this.#transport = HttpTransport.forConfig('rill', config, deps);
     this.#api = new RillApi(this.#transport, config.credential);
     this.#now = deps.now ?? Date.now;
   }
