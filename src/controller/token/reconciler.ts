@@ -138,6 +138,16 @@ export class TokenReconciler {
     const waitMs = sat.status?.nextAttemptAt ? Date.parse(sat.status.nextAttemptAt) - this.#now().getTime() : 0;
     if (violation && waitMs > 0) {
       // Backing off after a failure: whatever woke us, the credentials API is not called before nextAttemptAt.
+      // Readiness still follows the clock: a token that expired meanwhile is reported as such.
+      const expiresAt = sat.status?.expiresAt;
+      if (expiresAt && Date.parse(expiresAt) <= this.#now().getTime()) {
+        await this.#setNotReady(
+          sat,
+          Reason.Expired,
+          `The token expired at ${expiresAt}; renewal keeps failing: ${sat.status?.lastFailure ?? ''}`,
+          EventReason.IssueFailed,
+        );
+      }
       return { requeueAfterMs: waitMs };
     }
     if (violation) {
