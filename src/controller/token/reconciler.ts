@@ -400,13 +400,17 @@ export class TokenReconciler {
     name: string,
   ): Promise<void> {
     if (!client.capabilities.revoke) return; // Exchange/ephemeral tokens expire on their own (short TTL).
-    let id = name;
-    if (client.capabilities.lookupByName) {
-      const found = await client.lookup({ name, ...svc(sat) });
-      if (!found) return;
-      id = found.id;
+    if (!client.capabilities.lookupByName) {
+      // The API cannot find a token by the name we gave it (Rill service tokens are unnamed): revoking "by name"
+      // would 404 and look like success. Say so instead, so a human (or revoke-orphans) can check.
+      const message = `An issue of token ${name} was interrupted and this provider cannot look tokens up by name: if it was minted it is still live. List the service account's tokens upstream (kubectl tokensync revoke-orphans --dry-run) and revoke any that no Secret holds`;
+      this.#o.events.record(sat, 'Warning', EventReason.RevokeFailed, message);
+      this.#o.logger.warn({ namespace: sat.metadata.namespace, name: sat.metadata.name, token: name }, message);
+      return;
     }
-    await client.revoke({ id, name, ...svc(sat) });
+    const found = await client.lookup({ name, ...svc(sat) });
+    if (!found) return;
+    await client.revoke({ id: found.id, name, ...svc(sat) });
     this.#o.metrics?.revocations.inc({ provider: providerKey, result: 'success' });
     this.#o.logger.info(
       { namespace: sat.metadata.namespace, name: sat.metadata.name, token: name },
