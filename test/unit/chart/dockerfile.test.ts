@@ -71,7 +71,11 @@ describe('Dockerfile', () => {
   it('starts the controller through an exec-form ENTRYPOINT and CMD', () => {
     const entrypoint = final.find((i) => i.keyword === 'ENTRYPOINT')!;
     const cmd = final.find((i) => i.keyword === 'CMD')!;
-    expect(JSON.parse(entrypoint.args)).toEqual(['/nodejs/bin/node', '--max-semi-space-size=2', '/app/dist/cli/main.js']);
+    expect(JSON.parse(entrypoint.args)).toEqual([
+      '/nodejs/bin/node',
+      '--max-semi-space-size=2',
+      '/app/dist/cli/main.js',
+    ]);
     expect(JSON.parse(cmd.args)).toEqual(['controller']);
   });
 
