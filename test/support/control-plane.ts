@@ -136,6 +136,8 @@ function run(file: string, args: string[], options: { input?: string; env?: Node
         else resolve({ stdout, stderr, code: error ? (error.code as unknown as number) : 0 });
       },
     );
+    // A child may exit without reading its stdin (openssl does): that EPIPE is not a failure of the command.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }
