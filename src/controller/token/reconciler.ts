@@ -308,7 +308,12 @@ export class TokenReconciler {
       conditions: readyConditions(journaled, now, {
         ready: 'True',
         reason: client.capabilities.mode === 'passthrough' ? Reason.Passthrough : Reason.Issued,
-        message: readyMessage(client, issued.name, written.metadata.name, issued.expiresAt),
+        message: readyMessage(
+          written.metadata.name,
+          issued.name,
+          issued.expiresAt ? iso(issued.expiresAt) : undefined,
+          client.capabilities.mode === 'passthrough',
+        ),
       }),
     });
     this.#o.events.record(done, 'Normal', event, message);
@@ -495,9 +500,7 @@ export class TokenReconciler {
         : {
             ready: 'True',
             reason: passthrough ? Reason.Passthrough : Reason.Issued,
-            message: passthrough
-              ? `Secret ${status.secretName} holds the passthrough token; rotate and revoke it in the vendor's console`
-              : `Secret ${status.secretName} holds token ${status.tokenName}${status.expiresAt ? `, valid until ${status.expiresAt}` : ', which does not expire'}`,
+            message: readyMessage(status.secretName, status.tokenName, status.expiresAt, !!passthrough),
           },
     );
     const patch: StatusPatch = {};
@@ -715,16 +718,17 @@ function svc(sat: ServiceAccountToken): { serviceAccount?: string } {
   return sat.spec.serviceAccount ? { serviceAccount: sat.spec.serviceAccount } : {};
 }
 
+/** The Ready=True message, from status fields only, so a re-computation after a restart is identical. */
 function readyMessage(
-  client: ProviderClient,
-  tokenName: string,
-  secretName: string,
-  expiresAt: Date | undefined,
+  secretName: string | undefined,
+  tokenName: string | undefined,
+  expiresAt: string | undefined,
+  passthrough: boolean,
 ): string {
-  if (client.capabilities.mode === 'passthrough') {
+  if (passthrough) {
     return `Secret ${secretName} holds the passthrough token; rotate and revoke it in the vendor's console`;
   }
-  return `Secret ${secretName} holds token ${tokenName}${expiresAt ? `, valid until ${iso(expiresAt)}` : ', which does not expire'}`;
+  return `Secret ${secretName} holds token ${tokenName}${expiresAt ? `, valid until ${expiresAt}` : ', which does not expire'}`;
 }
 
 function readyConditions(
