@@ -86,6 +86,21 @@ export interface KubeRequest {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Gives up after this long (default 30 s): a stuck connection must not hold a worker forever. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * undici 8 negotiates HTTP/2 with the API server by default and multiplexes every request on one connection; under
+ * load we saw requests on it stall for over a minute. HTTP/1.1 keep-alive connections (a small pool, as the
+ * controller's concurrency is bounded) are the conservative choice for a control loop.
+ */
+function http1Only(dispatcher: Dispatcher): Dispatcher {
+  return dispatcher.compose(
+    (dispatch) => (opts, handler) => dispatch({ ...opts, allowH2: false } as typeof opts, handler),
+  );
 }
 
 /** One JSON request with the KubeConfig's credentials; non-2xx throws client-node's ApiException (code, body). */
@@ -99,7 +114,8 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
   await kc.applySecurityAuthentication(ctx);
   let dispatcher = dispatchers.get(kc);
   if (dispatcher === undefined) {
-    dispatcher = ctx.getDispatcher() ?? null;
+    const base = ctx.getDispatcher();
+    dispatcher = base ? http1Only(base) : null;
     dispatchers.set(kc, dispatcher);
   }
   const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
@@ -112,7 +128,10 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
     method: req.method,
     headers,
     body,
-    signal: req.signal,
+    signal: AbortSignal.any([
+      AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      ...(req.signal ? [req.signal] : []),
+    ]),
     ...(dispatcher ? { dispatcher } : {}),
   });
   const text = await res.text();

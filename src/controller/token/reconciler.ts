@@ -38,6 +38,11 @@ import {
 } from './secret-manifest.ts';
 
 const DEFAULT_GRACE_MS = 5 * 60_000;
+/**
+ * How long after an interrupted mint call its token may still appear upstream (the API may execute a request whose
+ * client died). Recovery keeps revoking that name until then. Longer than the default upstream timeout of 10 s.
+ */
+const IN_FLIGHT_WINDOW_MS = 20_000;
 /** How often a resource waiting for its provider is looked at again (provider events also wake it). */
 const PROVIDER_RETRY_MS = 30_000;
 
@@ -321,7 +326,7 @@ export class TokenReconciler {
       {
         namespace: done.metadata.namespace,
         name: done.metadata.name,
-        token: issued.name,
+        tokenName: issued.name,
         revision,
         reason: violation.reason,
         provider: provider.metadata.name,
@@ -388,39 +393,62 @@ export class TokenReconciler {
       );
     }
     this.#o.logger.info(
-      { namespace: sat.metadata.namespace, name: sat.metadata.name, token: pending.name, revision: pending.revision },
+      {
+        namespace: sat.metadata.namespace,
+        name: sat.metadata.name,
+        tokenName: pending.name,
+        revision: pending.revision,
+      },
       'recovering an interrupted issue: revoking its token if it was minted',
     );
     const r = await resolve();
     if (!r.ok)
       throw new RequeueAfterError(`cannot recover pending token ${pending.name}: ${r.message}`, PROVIDER_RETRY_MS);
-    await this.#revokeLeftover(sat, r.client, r.providerKey, pending.name ?? pending.tokenId);
+    const name = pending.name ?? pending.tokenId;
+    const outcome = await this.#revokeLeftover(sat, r.client, r.providerKey, name);
+    const watchUntil = Date.parse(pending.startedAt) + IN_FLIGHT_WINDOW_MS;
+    if (outcome === 'absent' && watchUntil > now.getTime()) {
+      // Not there yet, but the dead process's request may still land: revoke the name again once the window ends
+      // (a 404 then counts as done), through the same retiring list that grace periods use.
+      const retiring = [...(sat.status?.retiring ?? []), { tokenId: name, name, revokeAt: iso(new Date(watchUntil)) }];
+      return this.#o.kube.patchTokenStatus(
+        sat,
+        { pending: null, retiring },
+        { resourceVersion: sat.metadata.resourceVersion! },
+      );
+    }
     return this.#o.kube.patchTokenStatus(sat, { pending: null }, { resourceVersion: sat.metadata.resourceVersion! });
   }
 
+  /**
+   * Looks up a token whose issue was interrupted and revokes it. 'absent' is not final: a mint request that was in
+   * flight when the process died can still be executed by the API after this lookup, so callers keep watching the
+   * name for IN_FLIGHT_WINDOW_MS.
+   */
   async #revokeLeftover(
     sat: ServiceAccountToken,
     client: ProviderClient,
     providerKey: string,
     name: string,
-  ): Promise<void> {
-    if (!client.capabilities.revoke) return; // Exchange/ephemeral tokens expire on their own (short TTL).
+  ): Promise<'revoked' | 'absent' | 'unknowable'> {
+    if (!client.capabilities.revoke) return 'revoked'; // Exchange/ephemeral tokens expire on their own (short TTL).
     if (!client.capabilities.lookupByName) {
       // The API cannot find a token by the name we gave it (Rill service tokens are unnamed): revoking "by name"
       // would 404 and look like success. Say so instead, so a human (or revoke-orphans) can check.
       const message = `An issue of token ${name} was interrupted and this provider cannot look tokens up by name: if it was minted it is still live. List the service account's tokens upstream (kubectl tokensync revoke-orphans --dry-run) and revoke any that no Secret holds`;
       this.#o.events.record(sat, 'Warning', EventReason.RevokeFailed, message);
-      this.#o.logger.warn({ namespace: sat.metadata.namespace, name: sat.metadata.name, token: name }, message);
-      return;
+      this.#o.logger.warn({ namespace: sat.metadata.namespace, name: sat.metadata.name, tokenName: name }, message);
+      return 'unknowable';
     }
     const found = await client.lookup({ name, ...svc(sat) });
-    if (!found) return;
+    if (!found) return 'absent';
     await client.revoke({ id: found.id, name, ...svc(sat) });
     this.#o.metrics?.revocations.inc({ provider: providerKey, result: 'success' });
     this.#o.logger.info(
-      { namespace: sat.metadata.namespace, name: sat.metadata.name, token: name },
+      { namespace: sat.metadata.namespace, name: sat.metadata.name, tokenName: name },
       'revoked a token left by an interrupted issue',
     );
+    return 'revoked';
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -668,7 +696,15 @@ export class TokenReconciler {
         if (r.client.capabilities.revoke) {
           try {
             if (status.pending) {
-              await this.#revokeLeftover(sat, r.client, r.providerKey, status.pending.name ?? status.pending.tokenId);
+              const name = status.pending.name ?? status.pending.tokenId;
+              const outcome = await this.#revokeLeftover(sat, r.client, r.providerKey, name);
+              const waitMs = Date.parse(status.pending.startedAt) + IN_FLIGHT_WINDOW_MS - this.#now().getTime();
+              if (outcome === 'absent' && waitMs > 0) {
+                throw new RequeueAfterError(
+                  `waiting for a possibly in-flight issue of ${name} before releasing`,
+                  waitMs,
+                );
+              }
             }
             for (const token of tokens) {
               await r.client.revoke({ id: token.id, ...(token.name ? { name: token.name } : {}), ...svc(sat) });

@@ -36,7 +36,7 @@ describe('crash safety', () => {
     const deleted = new Set<string>();
     let created = 0;
     for (let round = 0; round < KILLS; round++) {
-      controller = new ControllerProcess(h.cp.kubeconfigPath);
+      controller = new ControllerProcess(h.controllerKubeconfigPath);
       // Work arrives while the controller runs: creates first, then manual rotations and deletes.
       const actions: Promise<unknown>[] = [];
       while (created < RESOURCES && created < (round + 1) * 2) {
@@ -74,9 +74,10 @@ describe('crash safety', () => {
     }
     await h.admin('DELETE', '/_faults');
 
-    controller = new ControllerProcess(h.cp.kubeconfigPath);
+    controller = new ControllerProcess(h.controllerKubeconfigPath);
     await controller.synced();
     const survivors = [...Array(created).keys()].map((i) => `t-${i}`).filter((n) => !deleted.has(n));
+    let waitingOn = '';
     const describeState = async () => {
       const lines = [];
       for (const name of [...survivors, ...deleted]) {
@@ -92,9 +93,17 @@ describe('crash safety', () => {
       async () => {
         for (const name of survivors) {
           const s = await h.getToken('crash', name);
-          if (!isReady(s) || s?.status?.pending || s?.status?.retiring?.length) return false;
+          if (!isReady(s) || s?.status?.pending || s?.status?.retiring?.length) {
+            waitingOn = `${name} ${JSON.stringify(s?.status ?? null).slice(0, 300)} at ${new Date().toISOString()}`;
+            return false;
+          }
         }
-        for (const name of deleted) if (await h.getToken('crash', name)) return false;
+        for (const name of deleted) {
+          if (await h.getToken('crash', name)) {
+            waitingOn = `${name} not deleted yet at ${new Date().toISOString()}`;
+            return false;
+          }
+        }
         return true;
       },
       90_000,
@@ -104,7 +113,7 @@ describe('crash safety', () => {
           process.env['CRASH_LOG'],
           [...outputs, ...controller!.output].join('\n'),
         );
-      throw new Error(`${error.message}\n${await describeState()}`);
+      throw new Error(`${error.message}\nlast waited on: ${waitingOn}\n${await describeState()}`);
     });
 
     const live = await h.liveTokens();
@@ -114,6 +123,9 @@ describe('crash safety', () => {
       expected.add(`${s!.spec.serviceAccount}/${s!.status!.tokenId}`);
       const data = await h.getSecretData('crash', s!.status!.secretName!);
       expect((await h.introspect(data!['token']!)).active, `${name}'s Secret holds a live token`).toBe(true);
+    }
+    if (process.env['CRASH_LOG']) {
+      (await import('node:fs')).writeFileSync(process.env['CRASH_LOG'], [...outputs, ...controller.output].join('\n'));
     }
     const actual = new Set(live.map((t) => `${t.serviceAccountId}/${t.name}`));
     expect([...actual].sort()).toEqual([...expected].sort());

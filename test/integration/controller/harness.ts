@@ -1,13 +1,15 @@
-// Shared setup of the controller integration tests: a real API server, the reference credentials API process
-// (in-process server on loopback), and the controller's Manager running in this process against both.
+// Shared setup of the controller integration tests: a real API server, the reference credentials API (in-process
+// server on loopback), and the controller's Manager running in this process against both — authenticated as the
+// Helm chart's ServiceAccount with only the chart's RBAC, so every lifecycle test also proves least privilege.
 import { request } from 'undici';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { Manager } from '../../../src/controller/manager.ts';
 import type { EventSink } from '../../../src/controller/ports.ts';
 import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
-import { isNotFound, type KubeConfig, kubeRequest } from '../../../src/kube/client.ts';
+import { isNotFound, type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
+import { chartServiceAccountKubeconfig } from '../../support/chart-identity.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { LogCapture } from './log-capture.ts';
 
@@ -29,9 +31,15 @@ export class Harness {
   metrics = new Metrics({ processMetrics: false });
   random = () => 0;
 
+  /** The identity the controller runs as: the Helm chart's ServiceAccount, holding only the chart's RBAC. */
+  controllerKubeConfig!: KubeConfig;
+  controllerKubeconfigPath!: string;
+
   async start(options: { auditWrites?: boolean } = {}): Promise<void> {
     this.cp = await startControlPlane({ auditWrites: options.auditWrites ?? false });
     this.kc = this.cp.kubeConfig;
+    this.controllerKubeconfigPath = await chartServiceAccountKubeconfig(this.cp);
+    this.controllerKubeConfig = loadKubeConfig({ kubeconfig: this.controllerKubeconfigPath });
     this.api = await startCredentialsApi({ rateLimit: false });
   }
 
@@ -47,7 +55,7 @@ export class Harness {
         this.events.push({ name: object.metadata.name, type, reason, message }),
     };
     const manager = new Manager({
-      kubeConfig: this.kc,
+      kubeConfig: this.controllerKubeConfig,
       maxConcurrentReconciles: 4,
       logger: createLogger({ level: 'debug', destination: this.logs.stream }),
       metrics: this.metrics,

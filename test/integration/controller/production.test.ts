@@ -1,65 +1,18 @@
 // The controller as production runs it: two `tokensync controller` processes with leader election, each
 // authenticated as the Helm chart's ServiceAccount (a TokenRequest token) and holding only the chart's rendered RBAC.
 // Proves failover without double mints, the least-privilege RBAC, metrics, real Events, and log hygiene.
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
 import { kubeRequest } from '../../../src/kube/client.ts';
-import { REPO_ROOT } from '../../support/paths.ts';
+import { RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import { Harness, isReady, waitFor } from './harness.ts';
 import { ControllerProcess } from './process.ts';
 
-const SYSTEM_NS = 'tokensync-system';
+const SYSTEM_NS = RELEASE_NAMESPACE;
 const h = new Harness();
 const controllers: ControllerProcess[] = [];
 let kubeconfig = '';
 const seenTokens: string[] = [];
-
-function helmTemplate(): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      join(h.cp.binDir, 'helm'),
-      ['template', 'tokensync', join(REPO_ROOT, 'charts/tokensync'), '-n', SYSTEM_NS, '--kube-version', '1.37.0'],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(stderr));
-        else
-          resolve(
-            parseAllDocuments(stdout)
-              .map((d) => d.toJS() as Record<string, unknown>)
-              .filter(Boolean),
-          );
-      },
-    );
-  });
-}
-
-/** A kubeconfig for the chart's ServiceAccount, with a token from the TokenRequest API. */
-async function serviceAccountKubeconfig(name: string): Promise<string> {
-  const response = await kubeRequest<{ status: { token: string } }>(h.kc, {
-    method: 'POST',
-    path: `/api/v1/namespaces/${SYSTEM_NS}/serviceaccounts/${name}/token`,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
-  const cluster = h.kc.getCurrentCluster()!;
-  const path = join(h.cp.dir, `${name}.kubeconfig`);
-  writeFileSync(
-    path,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
-      users: [{ name, user: { token: response.status.token } }],
-      contexts: [{ name, context: { cluster: 'local', user: name } }],
-      'current-context': name,
-    }),
-    { mode: 0o600 },
-  );
-  return path;
-}
 
 async function scrape(c: ControllerProcess): Promise<string> {
   return (await request(`${c.metricsUrl}/metrics`)).body.text();
@@ -104,16 +57,7 @@ function startController(): ControllerProcess {
 
 beforeAll(async () => {
   await h.start();
-  const objects = await helmTemplate();
-  // Everything the chart grants, nothing more: namespace, ServiceAccount, (Cluster)Roles and their bindings.
-  const rbac = objects.filter((o) =>
-    /^(ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/.test(o['kind'] as string),
-  );
-  const serviceAccount = rbac.find((o) => o['kind'] === 'ServiceAccount')!;
-  await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NS } });
-  const applied = await h.cp.kubectl(['apply', '-f', '-'], { input: rbac.map((o) => JSON.stringify(o)).join('\n') });
-  expect(applied.code, applied.stderr).toBe(0);
-  kubeconfig = await serviceAccountKubeconfig((serviceAccount['metadata'] as { name: string }).name);
+  kubeconfig = h.controllerKubeconfigPath;
   await h.setupNamespace('prod');
 }, 120_000);
 
