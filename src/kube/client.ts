@@ -53,11 +53,28 @@ export interface ObjectRef {
 }
 
 /**
+ * A KubeConfig whose connections speak HTTP/1.1 only. undici 8 offers HTTP/2 by ALPN and the API server accepts it;
+ * on one multiplexed connection we saw requests stall for over a minute under load. This covers every connection
+ * client-node opens for us (watches, leases), through its public createDispatcherOptions hook.
+ */
+class Http1KubeConfig extends KubeConfig {
+  override createDispatcherOptions(...args: Parameters<KubeConfig['createDispatcherOptions']>) {
+    const options = super.createDispatcherOptions(...args);
+    if (options.type === 'agent' || options.type === 'proxy') {
+      // allowH2 is an undici connector option that ends up in the same object; node's ConnectOptions type lacks it.
+      const connect = { ...options.connect, allowH2: false } as unknown as typeof options.connect;
+      return { ...options, connect };
+    }
+    return options;
+  }
+}
+
+/**
  * Explicit path, else $KUBECONFIG, else in-cluster (service account), else ~/.kube/config. In-cluster comes before
  * ~/.kube/config (unlike client-node's loadFromDefault) so a pod never picks up a stray config baked into its image.
  */
 export function loadKubeConfig(options: { kubeconfig?: string; context?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new Http1KubeConfig();
   const fromEnv = process.env['KUBECONFIG'];
   const inCluster =
     process.env['KUBERNETES_SERVICE_HOST'] && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
