@@ -31,7 +31,7 @@ bin=$(bash scripts/control-plane-build.sh | tail -1)
 export PATH="$root/node_modules/.bin:$bin:$PATH"
 
 say "Starting the control plane"
-npx node scripts/control-plane.ts up --dir "$work/cluster" > "$work/control-plane.env" 2> "$work/control-plane.log" &
+node scripts/control-plane.ts up --dir "$work/cluster" > "$work/control-plane.env" 2> "$work/control-plane.log" &
 pids+=($!)
 for _ in $(seq 1 120); do grep -q KUBECONFIG "$work/control-plane.env" 2>/dev/null && break; sleep 0.5; done
 # shellcheck disable=SC1091
