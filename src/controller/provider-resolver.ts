@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type AnyProvider,
   type ClusterCredentialsProviderSpec,
@@ -124,7 +125,6 @@ export class ProviderResolver {
         `management credential Secret ${secretNamespace}/${secretRef.name} key "${secretRef.key}" not found (${provider.kind} ${provider.metadata.name})`,
       );
     }
-    const { createHash } = await import('node:crypto');
     const fingerprint = `sha256:${createHash('sha256').update(credential.reveal()).digest('hex').slice(0, 16)}`;
     if (existing && existing.identity === `${base}/${fingerprint}`) {
       existing.expiresAt = now + (this.#options.credentialTtlMs ?? 30_000);
