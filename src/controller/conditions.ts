@@ -1,5 +1,10 @@
 import type { Condition } from '../api/v1alpha1/index.ts';
 
+/** RFC 3339 with second precision, as metav1.Time serialises (and as kubectl prints). */
+export function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /**
  * Sets a condition the way apimachinery's meta.SetStatusCondition does: lastTransitionTime changes only when the
  * status flips, so re-computing an unchanged condition yields an identical object (and no status write).
@@ -14,10 +19,7 @@ export function setCondition(
   const previous = index >= 0 ? list[index] : undefined;
   const condition: Condition = {
     ...next,
-    lastTransitionTime:
-      previous && previous.status === next.status
-        ? previous.lastTransitionTime
-        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : rfc3339(now),
   };
   if (index >= 0) list[index] = condition;
   else list.push(condition);

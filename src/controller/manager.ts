@@ -16,7 +16,7 @@ import { KubeAdapter } from './kube-adapter.ts';
 import { type ObservedSecret, observeSecret } from './observed-secret.ts';
 import type { EventSink, KubePort } from './ports.ts';
 import { ProviderReconciler } from './provider/reconciler.ts';
-import { ProviderResolver } from './provider-resolver.ts';
+import { ProviderResolver, providerKeyOf } from './provider-resolver.ts';
 import type { ReconcileResult } from './result.ts';
 import { RequeueAfterError } from './result.ts';
 import { describe, TokenReconciler } from './token/reconciler.ts';
@@ -147,7 +147,7 @@ export class Manager {
       if (owner && e.object.metadata.namespace) this.tokenQueue.add(`${e.object.metadata.namespace}/${owner}`);
     });
     const onProvider = (e: InformerEvent<AnyProvider>) => {
-      this.providerQueue.add(providerQueueKey(e.object));
+      this.providerQueue.add(providerKeyOf(e.object));
       // Tokens waiting on this provider are woken when it changes (e.g. becomes Ready).
       if (e.type !== 'update' || e.old.metadata.generation !== e.object.metadata.generation || statusChanged(e)) {
         for (const sat of this.tokens.list()) {
@@ -172,7 +172,7 @@ export class Manager {
     this.#resyncTimer = setInterval(() => {
       for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
       for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
-        this.providerQueue.add(providerQueueKey(p));
+        this.providerQueue.add(providerKeyOf(p));
     }, resync);
     this.#resyncTimer.unref();
   }
@@ -185,7 +185,7 @@ export class Manager {
   async run(signal: AbortSignal): Promise<void> {
     for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
     for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
-      this.providerQueue.add(providerQueueKey(p));
+      this.providerQueue.add(providerKeyOf(p));
     const workers: Promise<void>[] = [];
     for (let i = 0; i < this.#o.maxConcurrentReconciles; i++) {
       workers.push(this.#worker(this.tokenQueue, 'serviceaccounttoken', (key) => this.#reconcileToken(key)));
@@ -278,12 +278,6 @@ function onlyStatusChanged(old: ServiceAccountToken, current: ServiceAccountToke
     JSON.stringify(a.labels ?? {}) === JSON.stringify(b.labels ?? {}) &&
     JSON.stringify(a.finalizers ?? []) === JSON.stringify(b.finalizers ?? [])
   );
-}
-
-function providerQueueKey(p: AnyProvider): string {
-  return p.kind === 'ClusterCredentialsProvider'
-    ? `cluster/${p.metadata.name}`
-    : `${p.metadata.namespace}/${p.metadata.name}`;
 }
 
 function referencesProvider(sat: ServiceAccountToken, p: AnyProvider): boolean {

@@ -41,6 +41,16 @@ export interface ProviderResolverOptions {
  * management credential and hands out one client per provider. Clients share one rate limiter per provider,
  * kept across client rebuilds so a credential rotation cannot reset the budget.
  */
+/**
+ * The one key of a provider, used for its client, its rate limiter, its work-queue entry and its metric label:
+ * `namespace/name`, or `cluster/name` for a ClusterCredentialsProvider.
+ */
+export function providerKeyOf(provider: AnyProvider): string {
+  return provider.kind === 'ClusterCredentialsProvider'
+    ? `cluster/${provider.metadata.name}`
+    : `${provider.metadata.namespace}/${provider.metadata.name}`;
+}
+
 export class ProviderResolver {
   readonly #options: ProviderResolverOptions;
   readonly #clients = new Map<string, CachedClient>();
@@ -50,11 +60,6 @@ export class ProviderResolver {
     this.#options = options;
   }
 
-  providerKeyOf(sat: ServiceAccountToken): string {
-    const ref = sat.spec.providerRef;
-    return ref.kind === 'ClusterCredentialsProvider' ? `cluster/${ref.name}` : `${sat.metadata.namespace}/${ref.name}`;
-  }
-
   /** Forgets cached clients of a provider (its spec or credential changed, or auth failed). */
   invalidate(providerKey: string): void {
     this.#clients.delete(providerKey);
@@ -62,9 +67,7 @@ export class ProviderResolver {
 
   /** A provider on its own (for its Ready check), without a token's namespace rules. */
   async resolveProvider(provider: AnyProvider): Promise<Resolution> {
-    const providerKey = provider.metadata.namespace
-      ? `${provider.metadata.namespace}/${provider.metadata.name}`
-      : `cluster/${provider.metadata.name}`;
+    const providerKey = providerKeyOf(provider);
     try {
       const cached = await this.#client(provider, providerKey);
       return { ok: true, provider, client: cached.client, providerKey, credentialFingerprint: cached.fingerprint };
@@ -80,7 +83,6 @@ export class ProviderResolver {
     const provider = cluster
       ? this.#options.getClusterProvider(ref.name)
       : this.#options.getProvider(namespace, ref.name);
-    const providerKey = this.providerKeyOf(sat);
     if (!provider) {
       return {
         ok: false,
@@ -99,12 +101,7 @@ export class ProviderResolver {
         };
       }
     }
-    try {
-      const cached = await this.#client(provider, providerKey);
-      return { ok: true, provider, client: cached.client, providerKey, credentialFingerprint: cached.fingerprint };
-    } catch (error) {
-      return { ok: false, reason: Reason.CredentialMissing, message: (error as Error).message };
-    }
+    return this.resolveProvider(provider);
   }
 
   async #client(provider: AnyProvider, providerKey: string): Promise<CachedClient> {
@@ -152,7 +149,7 @@ export class ProviderResolver {
       timeoutMs: spec.timeout ? parseDuration(spec.timeout) : 10_000,
     } as ResolvedProviderConfig;
     const metrics = this.#options.metrics;
-    const providerLabel = `${provider.kind === 'ClusterCredentialsProvider' ? 'cluster' : provider.metadata.namespace}/${provider.metadata.name}`;
+    const providerLabel = providerKey;
     const client = (this.#options.createClient ?? createProviderClient)(config, {
       limiter: limiter.bucket,
       ...(metrics

@@ -1,9 +1,9 @@
 import { type AnyProvider, ConditionType, Reason } from '../../api/v1alpha1/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ProviderError } from '../../providers/errors.ts';
-import { setCondition } from '../conditions.ts';
+import { rfc3339, setCondition } from '../conditions.ts';
 import type { KubePort } from '../ports.ts';
-import type { ProviderResolver } from '../provider-resolver.ts';
+import { type ProviderResolver, providerKeyOf } from '../provider-resolver.ts';
 import type { ReconcileResult } from '../result.ts';
 import { describe } from '../token/reconciler.ts';
 
@@ -34,9 +34,7 @@ export class ProviderReconciler {
     const fresh = status.observedGeneration === provider.metadata.generation && now.getTime() - last < RECHECK_MS;
     if (fresh) return { requeueAfterMs: last + RECHECK_MS - now.getTime() };
 
-    const providerKey = provider.metadata.namespace
-      ? `${provider.metadata.namespace}/${provider.metadata.name}`
-      : `cluster/${provider.metadata.name}`;
+    const providerKey = providerKeyOf(provider);
     this.#resolver.invalidate(providerKey);
     let ready: { status: 'True' | 'False'; reason: string; message: string };
     const resolution = await this.#resolver.resolveProvider(provider);
@@ -67,7 +65,7 @@ export class ProviderReconciler {
     await this.#kube.patchProviderStatus(provider, {
       conditions,
       observedGeneration: provider.metadata.generation,
-      lastCheckedAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      lastCheckedAt: rfc3339(now),
     });
     this.#logger.info({ provider: providerKey, ready: ready.status, reason: ready.reason }, 'provider checked');
     // Not Ready is re-checked sooner, so a fixed credential is noticed without waiting five minutes.

@@ -13,7 +13,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import type { IssuedToken, ProviderClient } from '../../providers/types.ts';
-import { getCondition, sameConditions, setCondition } from '../conditions.ts';
+import { getCondition, rfc3339, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { secretNameOf, upstreamTokenName } from '../naming.ts';
 import type { ObservedSecret } from '../observed-secret.ts';
@@ -145,7 +145,7 @@ export class TokenReconciler {
       // Backing off after a failure: whatever woke us, the credentials API is not called before nextAttemptAt.
       // Readiness still follows the clock: a token that expired meanwhile is reported as such.
       const expiresAt = sat.status?.expiresAt;
-      if (expiresAt && Date.parse(expiresAt) <= this.#now().getTime()) {
+      if (isExpired(sat.status, this.#now())) {
         await this.#setNotReady(
           sat,
           Reason.Expired,
@@ -200,7 +200,7 @@ export class TokenReconciler {
     let journaled = await this.#o.kube.patchTokenStatus(
       sat,
       {
-        pending: { name, revision, startedAt: iso(now), tokenId: name },
+        pending: { name, revision, startedAt: rfc3339(now), tokenId: name },
         revision,
         conditions: setCondition(
           status.conditions,
@@ -279,7 +279,7 @@ export class TokenReconciler {
         tokenId: previous.tokenId,
         ...(previous.tokenName ? { name: previous.tokenName } : {}),
         ...(previous.revision !== undefined ? { revision: status.revision } : {}),
-        revokeAt: iso(new Date(now.getTime() + grace)),
+        revokeAt: rfc3339(new Date(now.getTime() + grace)),
       });
     }
     const renewal = renewalTime(journaled.spec, now, issued.expiresAt, (this.#o.random ?? Math.random)());
@@ -297,9 +297,9 @@ export class TokenReconciler {
       tokenId: issued.id,
       tokenName: issued.name,
       revision,
-      issuedAt: iso(now),
-      expiresAt: issued.expiresAt ? iso(issued.expiresAt) : null,
-      renewalTime: renewal ? iso(renewal) : null,
+      issuedAt: rfc3339(now),
+      expiresAt: issued.expiresAt ? rfc3339(issued.expiresAt) : null,
+      renewalTime: renewal ? rfc3339(renewal) : null,
       secretName: written.metadata.name,
       secretHash: written.dataHash,
       specHash: tokenSpecHash(journaled),
@@ -316,7 +316,7 @@ export class TokenReconciler {
         message: readyMessage(
           written.metadata.name,
           issued.name,
-          issued.expiresAt ? iso(issued.expiresAt) : undefined,
+          issued.expiresAt ? rfc3339(issued.expiresAt) : undefined,
           client.capabilities.mode === 'passthrough',
         ),
       }),
@@ -365,7 +365,7 @@ export class TokenReconciler {
         retiring.push({
           tokenId: status.tokenId,
           ...(status.tokenName ? { name: status.tokenName } : {}),
-          revokeAt: iso(new Date(now.getTime() + grace)),
+          revokeAt: rfc3339(new Date(now.getTime() + grace)),
         });
       }
       const renewal = renewalTime(sat.spec, issuedAt, expiresAt, (this.#o.random ?? Math.random)());
@@ -379,9 +379,9 @@ export class TokenReconciler {
           pending: null,
           tokenId: annotations[TOKEN_ID_ANNOTATION],
           tokenName: annotations[TOKEN_NAME_ANNOTATION] ?? pending.name,
-          issuedAt: iso(issuedAt),
-          expiresAt: expiresAt ? iso(expiresAt) : null,
-          renewalTime: renewal ? iso(renewal) : null,
+          issuedAt: rfc3339(issuedAt),
+          expiresAt: expiresAt ? rfc3339(expiresAt) : null,
+          renewalTime: renewal ? rfc3339(renewal) : null,
           secretName: secret.metadata.name,
           secretHash: secret.dataHash,
           specHash: tokenSpecHash(sat),
@@ -410,7 +410,10 @@ export class TokenReconciler {
     if (outcome === 'absent' && watchUntil > now.getTime()) {
       // Not there yet, but the dead process's request may still land: revoke the name again once the window ends
       // (a 404 then counts as done), through the same retiring list that grace periods use.
-      const retiring = [...(sat.status?.retiring ?? []), { tokenId: name, name, revokeAt: iso(new Date(watchUntil)) }];
+      const retiring = [
+        ...(sat.status?.retiring ?? []),
+        { tokenId: name, name, revokeAt: rfc3339(new Date(watchUntil)) },
+      ];
       return this.#o.kube.patchTokenStatus(
         sat,
         { pending: null, retiring },
@@ -519,7 +522,7 @@ export class TokenReconciler {
     const status = sat.status ?? {};
     const now = this.#now();
     const passthrough = status.tokenId?.startsWith('passthrough:');
-    const expired = status.expiresAt && Date.parse(status.expiresAt) <= now.getTime();
+    const expired = isExpired(status, now);
     const conditions = readyConditions(
       sat,
       now,
@@ -573,8 +576,7 @@ export class TokenReconciler {
   ): Promise<void> {
     const now = this.#now();
     const status = sat.status ?? {};
-    const live =
-      keepReadyIfLive && status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime());
+    const live = keepReadyIfLive && status.tokenId && !isExpired(status, now);
     let conditions = status.conditions;
     if (!live) {
       conditions = setCondition(
@@ -618,7 +620,7 @@ export class TokenReconciler {
     const delayMs = retryDelay(error, failures, (this.#o.random ?? Math.random)());
     const reason = ProviderError.is(error) && !error.retryable ? Reason.UpstreamRejected : Reason.UpstreamError;
     // The previous token still serves consumers while a rotation fails: Ready stays True until it expires.
-    const live = status.tokenId && !(status.expiresAt && Date.parse(status.expiresAt) <= now.getTime());
+    const live = status.tokenId && !isExpired(status, now);
     let conditions = setCondition(
       status.conditions,
       { type: ConditionType.Issuing, status: 'False', reason, message, observedGeneration: sat.metadata.generation },
@@ -636,7 +638,7 @@ export class TokenReconciler {
         ...extra,
         conditions,
         lastFailure: message,
-        lastFailureTime: iso(now),
+        lastFailureTime: rfc3339(now),
         failureCount: failures,
         nextAttemptAt: new Date(now.getTime() + delayMs).toISOString(),
       });
@@ -654,7 +656,12 @@ export class TokenReconciler {
   async #restartTargets(sat: ServiceAccountToken, now: Date): Promise<void> {
     for (const target of sat.spec.restartTargets ?? []) {
       try {
-        const result = await this.#o.kube.restartWorkload(sat.metadata.namespace!, target.kind, target.name, iso(now));
+        const result = await this.#o.kube.restartWorkload(
+          sat.metadata.namespace!,
+          target.kind,
+          target.name,
+          rfc3339(now),
+        );
         this.#o.events.record(
           sat,
           result === 'restarted' ? 'Normal' : 'Warning',
@@ -746,8 +753,9 @@ export class TokenReconciler {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function iso(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Whether the current token's expiry has passed (a token without expiry never expires). */
+function isExpired(status: { expiresAt?: string | undefined } | undefined, now: Date): boolean {
+  return !!status?.expiresAt && Date.parse(status.expiresAt) <= now.getTime();
 }
 
 function svc(sat: ServiceAccountToken): { serviceAccount?: string } {
