@@ -6,20 +6,10 @@
 //   - `addAfter` schedules on a single timer for the earliest due key (a binary heap), so thousands of scheduled
 //     renewals cost one timer, not thousands;
 //   - `addRateLimited` / `forget` / `numRequeues` layer per-key backoff over it, as client-go's rate-limiting queue.
+import { type Clock, realClock } from '../clock.ts';
 
-/** Injectable time source, so tests (and benches) can drive delays deterministically. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Reads the globals at call time (not at import time) so vitest fake timers installed later still apply. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export type { Clock } from '../clock.ts';
+export { realClock } from '../clock.ts';
 
 export interface RateLimiter {
   /** How long (ms) to wait before this key may be processed again; counts as one more failure. */

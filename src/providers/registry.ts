@@ -2,7 +2,7 @@ import type { ProviderType } from '../api/v1alpha1/provider.ts';
 import { createAugmentProvider } from './augment/index.ts';
 import { createCustomerioProvider } from './customerio/index.ts';
 import { permanent } from './errors.ts';
-import { createGenericHttpProvider } from './generic-http/index.ts';
+import { createGenericHttpProvider } from './http/index.ts';
 import { createIometeProvider } from './iomete/index.ts';
 import { createReferenceProvider } from './reference/index.ts';
 import { createRillProvider } from './rill/index.ts';

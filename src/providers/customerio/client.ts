@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HttpTransport } from '../http/transport.ts';
+import type { HttpTransport } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
 
 /**

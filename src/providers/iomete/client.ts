@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conflict, ProviderError, permanent } from '../errors.ts';
-import { type HttpTransport, seg } from '../http/transport.ts';
+import { type HttpTransport, seg } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
 import { parseExpiry } from '../token-utils.ts';
 

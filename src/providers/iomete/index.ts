@@ -1,6 +1,6 @@
 import type { ProviderType } from '../../api/v1alpha1/provider.ts';
 import { ProviderError, permanent } from '../errors.ts';
-import { HttpTransport } from '../http/transport.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
 import type {
   IssuedToken,

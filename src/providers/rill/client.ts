@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProviderError } from '../errors.ts';
-import { type HttpTransport, seg } from '../http/transport.ts';
+import { type HttpTransport, seg } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
 
 /**

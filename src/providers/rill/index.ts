@@ -1,5 +1,5 @@
 import { malformed, permanent, unsupported } from '../errors.ts';
-import { HttpTransport } from '../http/transport.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
 import { decodeJwtClaims, fingerprint, jwtExpiry, parseExpiry } from '../token-utils.ts';
 import type {

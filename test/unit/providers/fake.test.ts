@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError, transient } from '../../../src/providers/errors.ts';
-import { FakeProvider } from '../../../src/providers/fake/index.ts';
+import { FakeProvider } from '../../support/fake-provider.ts';
 import type { IssueRequest } from '../../../src/providers/types.ts';
 
 const req = (name: string, extra: Partial<IssueRequest> = {}): IssueRequest => ({

@@ -1,8 +1,8 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGenericHttpProvider, renderPath } from '../../../src/providers/generic-http/index.ts';
-import { parsePointer, resolvePointer } from '../../../src/providers/generic-http/json-pointer.ts';
-import { renderJsonTemplate, TemplateError } from '../../../src/providers/generic-http/template.ts';
+import { createGenericHttpProvider, renderPath } from '../../../src/providers/http/index.ts';
+import { parsePointer, resolvePointer } from '../../../src/providers/http/json-pointer.ts';
+import { renderJsonTemplate, TemplateError } from '../../../src/providers/http/template.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../../../src/providers/types.ts';
 import { describeHttpContract } from './contract.ts';
 import { config, deps, issueRequest, MGMT_KEY, mockAgent, ORIGIN, providerError } from './helpers.ts';

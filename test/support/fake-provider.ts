@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProviderType } from '../../api/v1alpha1/provider.ts';
-import { conflict, type ProviderError, unsupported } from '../errors.ts';
-import { SecretValue } from '../secret-value.ts';
-import type { IssuedToken, IssueRequest, ProviderCapabilities, ProviderClient, TokenInfo, TokenRef } from '../types.ts';
+import type { ProviderType } from '../../src/api/v1alpha1/provider.ts';
+import { conflict, type ProviderError, unsupported } from '../../src/providers/errors.ts';
+import { SecretValue } from '../../src/providers/secret-value.ts';
+import type { IssuedToken, IssueRequest, ProviderCapabilities, ProviderClient, TokenInfo, TokenRef } from '../../src/providers/types.ts';
 
 /**
  * An in-memory ProviderClient for controller tests: no HTTP, deterministic, observable.

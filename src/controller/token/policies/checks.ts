@@ -1,6 +1,6 @@
-import { RENEW_ANNOTATION, Reason, type ServiceAccountToken } from '../../api/v1alpha1/index.ts';
-import { isOwnedBy, type ObservedSecret } from '../observed-secret.ts';
-import { tokenSpecHash } from '../spec-hash.ts';
+import { RENEW_ANNOTATION, Reason, type ServiceAccountToken } from '../../../api/v1alpha1/index.ts';
+import { isOwnedBy, type ObservedSecret } from '../../observed-secret.ts';
+import { tokenSpecHash } from '../../spec-hash.ts';
 
 /** Everything a check may look at, gathered once per reconcile. */
 export interface PolicyInput {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conflict, malformed, ProviderError, permanent, unsupported } from '../errors.ts';
-import { HttpTransport } from '../http/transport.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
 import { parseExpiry } from '../token-utils.ts';
 import type {
