@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProviderType } from '../../src/api/v1alpha1/provider.ts';
 import { conflict, type ProviderError, unsupported } from '../../src/providers/errors.ts';
 import { SecretValue } from '../../src/providers/secret-value.ts';
-import type { IssuedToken, IssueRequest, ProviderCapabilities, ProviderClient, TokenInfo, TokenRef } from '../../src/providers/types.ts';
+import type {
+  IssuedToken,
+  IssueRequest,
+  ProviderCapabilities,
+  ProviderClient,
+  TokenInfo,
+  TokenRef,
+} from '../../src/providers/types.ts';
 
 /**
  * An in-memory ProviderClient for controller tests: no HTTP, deterministic, observable.

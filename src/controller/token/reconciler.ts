@@ -17,14 +17,14 @@ import { getCondition, rfc3339, sameConditions, setCondition } from '../conditio
 import { parseDuration } from '../durations.ts';
 import { secretNameOf, upstreamTokenName } from '../naming.ts';
 import type { ObservedSecret } from '../observed-secret.ts';
-import { evaluate } from './policies/chain.ts';
-import type { Violation } from './policies/checks.ts';
 import type { EventSink, KubePort } from '../ports.ts';
 import type { ProviderResolver, Resolution } from '../provider-resolver.ts';
 import { earliest, type ReconcileResult, RequeueAfterError } from '../result.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../template.ts';
+import { evaluate } from './policies/chain.ts';
+import type { Violation } from './policies/checks.ts';
 import {
   buildSecret,
   desiredLabels,

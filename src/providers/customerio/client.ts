@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { HttpTransport } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
+import type { HttpTransport } from '../transport/transport.ts';
 
 /**
  * Raw client of Customer.io's service-account token exchange: a long-lived sa_live_ token is exchanged for a

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { conflict, malformed, ProviderError, permanent, unsupported } from '../errors.ts';
-import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
 import { parseExpiry } from '../token-utils.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import type {
   HttpEndpoint,
   IssuedToken,

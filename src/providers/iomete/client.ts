@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { conflict, ProviderError, permanent } from '../errors.ts';
-import { type HttpTransport, seg } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
 import { parseExpiry } from '../token-utils.ts';
+import { type HttpTransport, seg } from '../transport/transport.ts';
 
 /**
  * Raw client of IOMETE's service-account token API (and of the bundled reference server, which speaks the same

@@ -1,7 +1,7 @@
 import type { ProviderType } from '../../api/v1alpha1/provider.ts';
 import { ProviderError, permanent } from '../errors.ts';
-import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import type {
   IssuedToken,
   IssueRequest,

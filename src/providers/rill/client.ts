@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProviderError } from '../errors.ts';
-import { type HttpTransport, seg } from '../transport/transport.ts';
 import type { SecretValue } from '../secret-value.ts';
+import { type HttpTransport, seg } from '../transport/transport.ts';
 
 /**
  * Raw client of Rill's admin API (the REST gateway of rill.admin.v1). Field spellings: the gateway emits

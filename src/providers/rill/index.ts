@@ -1,7 +1,7 @@
 import { malformed, permanent, unsupported } from '../errors.ts';
-import { HttpTransport } from '../transport/transport.ts';
 import { SecretValue } from '../secret-value.ts';
 import { decodeJwtClaims, fingerprint, jwtExpiry, parseExpiry } from '../token-utils.ts';
+import { HttpTransport } from '../transport/transport.ts';
 import type {
   IssuedToken,
   IssueRequest,

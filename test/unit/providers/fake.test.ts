@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError, transient } from '../../../src/providers/errors.ts';
-import { FakeProvider } from '../../support/fake-provider.ts';
 import type { IssueRequest } from '../../../src/providers/types.ts';
+import { FakeProvider } from '../../support/fake-provider.ts';
 
 const req = (name: string, extra: Partial<IssueRequest> = {}): IssueRequest => ({
   name,

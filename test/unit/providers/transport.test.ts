@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_TYPES } from '../../../src/api/v1alpha1/provider.ts';
-import { redact, vendorMessage } from '../../../src/providers/transport/redact.ts';
-import { parseRetryAfter } from '../../../src/providers/transport/retry-after.ts';
 import { createProviderClient, registeredProviderTypes, registerProvider } from '../../../src/providers/registry.ts';
 import { decodeJwtClaims, fingerprint, jwtExpiry, parseExpiry } from '../../../src/providers/token-utils.ts';
+import { redact, vendorMessage } from '../../../src/providers/transport/redact.ts';
+import { parseRetryAfter } from '../../../src/providers/transport/retry-after.ts';
 import { config } from './helpers.ts';
 
 describe('Retry-After parsing', () => {
