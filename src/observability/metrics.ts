@@ -1,5 +1,18 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** One ServiceAccountToken as the metrics see it: identity, readiness and its schedule. */
+export interface TokenObservation {
+  namespace: string;
+  name: string;
+  /** The provider key (namespace/name or cluster/name), when known. */
+  provider?: string;
+  ready: 'True' | 'False' | 'Unknown';
+  /** The Ready condition's reason, e.g. Issued, Expired, UpstreamError. */
+  reason: string;
+  expiresAt?: Date;
+  renewalTime?: Date;
+}
+
 /**
  * Every tokensync metric, named by Prometheus conventions (base units, _total counters, _seconds durations).
  * Labels are bounded: namespace/name of resources that exist, provider names, operation and result enums,
@@ -103,6 +116,20 @@ export class Metrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tokensync_' });
+  }
+
+  /**
+   * Records what one ServiceAccountToken looks like right now. The token controller calls this at the end of every
+   * reconcile path (success, failure, backoff, recovery), so the series always agree with the Ready condition.
+   */
+  observeToken(token: TokenObservation): void {
+    const labels = { namespace: token.namespace, name: token.name };
+    if (token.expiresAt) this.tokenExpiration.set(labels, token.expiresAt.getTime() / 1000);
+    else this.tokenExpiration.remove(labels);
+    if (token.renewalTime) this.tokenRenewal.set(labels, token.renewalTime.getTime() / 1000);
+    else this.tokenRenewal.remove(labels);
+    for (const condition of ['True', 'False', 'Unknown'])
+      this.tokenReady.set({ ...labels, condition }, condition === token.ready ? 1 : 0);
   }
 
   /** Drops the per-resource series of a deleted ServiceAccountToken, keeping cardinality bounded. */

@@ -554,17 +554,16 @@ export class TokenReconciler {
   }
 
   #observe(sat: ServiceAccountToken): void {
-    const m = this.#o.metrics;
-    if (!m) return;
-    const labels = { namespace: sat.metadata.namespace!, name: sat.metadata.name };
     const status = sat.status ?? {};
-    if (status.expiresAt) m.tokenExpiration.set(labels, Date.parse(status.expiresAt) / 1000);
-    else m.tokenExpiration.remove(labels);
-    if (status.renewalTime) m.tokenRenewal.set(labels, Date.parse(status.renewalTime) / 1000);
-    else m.tokenRenewal.remove(labels);
-    const ready = getCondition(status.conditions, ConditionType.Ready)?.status ?? 'Unknown';
-    for (const condition of ['True', 'False', 'Unknown'])
-      m.tokenReady.set({ ...labels, condition }, condition === ready ? 1 : 0);
+    const ready = getCondition(status.conditions, ConditionType.Ready);
+    this.#o.metrics?.observeToken({
+      namespace: sat.metadata.namespace!,
+      name: sat.metadata.name,
+      ready: ready?.status ?? 'Unknown',
+      reason: ready?.reason ?? '',
+      ...(status.expiresAt ? { expiresAt: new Date(status.expiresAt) } : {}),
+      ...(status.renewalTime ? { renewalTime: new Date(status.renewalTime) } : {}),
+    });
   }
 
   async #setNotReady(
