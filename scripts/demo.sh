@@ -55,6 +55,8 @@ pids+=($!)
 say "Applying a CredentialsProvider and a ServiceAccountToken (lifetime 2m, renews at 50%)"
 kubectl create namespace demo >/dev/null
 kubectl -n demo create secret generic reference-admin --from-literal=token="$admin_key" >/dev/null
+# Only Secrets labelled as credentials may be read as one (a user who can create providers cannot borrow others).
+kubectl -n demo label secret reference-admin tokensync.io/credential=true >/dev/null
 kubectl apply -f - <<YAML
 apiVersion: tokensync.io/v1alpha1
 kind: CredentialsProvider

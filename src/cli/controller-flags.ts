@@ -25,6 +25,14 @@ export const controllerFlagsSchema = z.object({
   'log-level': z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   'log-format': z.enum(['json', 'pretty']).default('json'),
   'resync-period': duration.default(3_600_000),
+  'hash-key-secret': z
+    .string()
+    .regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME')
+    .optional(),
+  'require-credential-label': z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 export type ControllerFlags = z.infer<typeof controllerFlagsSchema>;
 
@@ -48,6 +56,10 @@ Flags:
   --log-level LEVEL                  trace|debug|info|warn|error (default info)
   --log-format FORMAT                json|pretty (default json)
   --resync-period D                  reconcile every resource at least this often (default 1h)
+  --hash-key-secret NS/NAME          Secret holding the key of the Secret-content hashes, created if missing
+                                     (default $POD_NAMESPACE/tokensync-hash-key, else tokensync-system/...)
+  --require-credential-label BOOL    read a Secret as a provider credential only when it is labelled
+                                     tokensync.io/credential=true (default true; false only to migrate from 0.1)
 `;
 
 /** Flags beat environment variables, which beat defaults. Throws a readable error listing every bad value. */

@@ -3,6 +3,7 @@ import { Manager } from '../controller/manager.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
 import { startHealthServer, startMetricsServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -26,7 +27,23 @@ export async function run(argv: string[]): Promise<number> {
   const metrics = new Metrics();
   const identity = `${hostname()}_${process.pid}`;
   const events = new EventRecorder({ kubeConfig, component: 'tokensync', instance: identity });
+  const [hashNamespace, hashName] = (
+    flags['hash-key-secret'] ??
+    `${process.env['POD_NAMESPACE'] ?? flags['leader-election-namespace'] ?? 'tokensync-system'}/tokensync-hash-key`
+  ).split('/') as [string, string];
+  let hasher: SecretHasher;
+  try {
+    hasher = new SecretHasher(await loadHashKey(kubeConfig, hashNamespace, hashName));
+  } catch (error) {
+    logger.error(
+      { secret: `${hashNamespace}/${hashName}`, err: (error as Error).message },
+      'cannot read or create the Secret-hash key; create the namespace or set --hash-key-secret',
+    );
+    return 1;
+  }
   const manager = new Manager({
+    hasher,
+    requireCredentialLabel: flags['require-credential-label'],
     kubeConfig,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     maxConcurrentReconciles: flags['max-concurrent-reconciles'],

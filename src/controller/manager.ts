@@ -1,25 +1,36 @@
 import {
   type AnyProvider,
   API_VERSION,
+  CREDENTIAL_LABEL,
+  FINALIZER,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_LABEL,
   type ServiceAccountToken,
 } from '../api/v1alpha1/index.ts';
+import { type Clock, realClock } from '../clock.ts';
 import { isConflict, isNotFound, type KubeConfig } from '../kube/client.ts';
 import { Informer, type InformerEvent, keyOf, stripManagedFields } from '../kube/informer.ts';
+import { NamespaceApi } from '../kube/namespaces.ts';
+import { ProviderApi } from '../kube/providers.ts';
+import { type ObservedSecret, observeSecret, SecretApi, type SecretHasher } from '../kube/secrets.ts';
+import { TokenApi } from '../kube/tokens.ts';
+import { WorkloadApi } from '../kube/workloads.ts';
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { FreshnessTracker } from './freshness.ts';
-import { KubeAdapter } from './kube-adapter.ts';
-import { type ObservedSecret, observeSecret } from './observed-secret.ts';
-import type { EventSink, KubePort } from './ports.ts';
+import type { EventSink } from './ports.ts';
+import { credentialRefOf, ProviderProtection, referencesProvider } from './provider/protection.ts';
 import { ProviderReconciler } from './provider/reconciler.ts';
 import { ProviderResolver, providerKeyOf } from './provider-resolver.ts';
 import type { ReconcileResult } from './result.ts';
 import { RequeueAfterError } from './result.ts';
-import { describe, TokenReconciler } from './token/reconciler.ts';
+import { describe } from './token/failure.ts';
+import { TokenReconciler } from './token/reconciler.ts';
+
+/** Work-queue keys of credential Secrets share the provider queue; this prefix tells them apart. */
+const SECRET_KEY_PREFIX = 'secret:';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -29,10 +40,13 @@ export interface ManagerOptions {
   logger: Logger;
   metrics?: Metrics;
   events: EventSink;
+  /** Keys the hashes of the Secrets tokensync writes (kube/secrets.ts loadHashKey). */
+  hasher: SecretHasher;
+  /** Read only Secrets labelled tokensync.io/credential=true as provider credentials (default true). */
+  requireCredentialLabel?: boolean;
   /** Every resource is reconciled at least this often (a level-triggered safety net). */
   resyncPeriodMs?: number;
-  kube?: KubePort;
-  now?: () => Date;
+  clock?: Clock;
   random?: () => number;
   /** Informer watch timeout (tests shorten it). */
   watchTimeoutSeconds?: number;
@@ -47,10 +61,12 @@ export class Manager {
   readonly providers: Informer<AnyProvider>;
   readonly clusterProviders: Informer<AnyProvider>;
   readonly secrets: Informer<ObservedSecret>;
+  readonly credentials: Informer<ObservedSecret>;
   readonly tokenQueue: WorkQueue;
   readonly providerQueue: WorkQueue;
   readonly tokenReconciler: TokenReconciler;
   readonly providerReconciler: ProviderReconciler;
+  readonly protection: ProviderProtection;
   readonly #o: ManagerOptions;
   #synced = false;
   readonly #freshness = new FreshnessTracker();
@@ -83,13 +99,21 @@ export class Manager {
       path: '/apis/tokensync.io/v1alpha1/clustercredentialsproviders',
       transform: withKind('ClusterCredentialsProvider'),
     });
-    // Only Secrets tokensync manages (by label), trimmed to metadata + keyed hash: memory scales with tokens, not
-    // with every Secret in the cluster, and no token value is ever cached.
+    // Only Secrets tokensync manages (by label), trimmed to metadata: memory scales with tokens, not with every
+    // Secret in the cluster, and no token value is ever cached. A version other than the one status recorded is
+    // read live and compared by keyed hash (token/reconciler.ts).
     this.secrets = new Informer<ObservedSecret>({
       ...common,
       path: `/api/v1${scope}/secrets`,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-      transform: observeSecret,
+      transform: (raw) => observeSecret(raw),
+    });
+    // Secrets marked as provider credentials, metadata only: for in-use protection (their finalizer).
+    this.credentials = new Informer<ObservedSecret>({
+      ...common,
+      path: '/api/v1/secrets',
+      labelSelector: `${CREDENTIAL_LABEL}=true`,
+      transform: (raw) => observeSecret(raw),
     });
 
     const metrics = options.metrics;
@@ -112,42 +136,70 @@ export class Manager {
     });
     this.providerQueue = new WorkQueue({ name: 'provider', rateLimiter: limiter(), metrics: queueMetrics('provider') });
 
-    const kube = options.kube ?? new KubeAdapter(kubeConfig, this.#freshness);
+    const clock = options.clock ?? realClock;
+    const tokenApi = new TokenApi(kubeConfig, {
+      onWrite: (key, before, after) => this.#freshness.wrote(key, before, after),
+    });
+    const providerApi = new ProviderApi(kubeConfig);
+    const secretApi = new SecretApi(kubeConfig, options.hasher);
     const resolver = new ProviderResolver({
-      kube,
+      secrets: secretApi,
+      namespaces: new NamespaceApi(kubeConfig, clock),
       getProvider: (ns, name) => this.providers.get(`${ns}/${name}`),
       getClusterProvider: (name) => this.clusterProviders.get(name),
+      clock,
+      ...(options.requireCredentialLabel === false ? { requireCredentialLabel: false } : {}),
       ...(metrics ? { metrics } : {}),
     });
+    this.protection = new ProviderProtection({
+      providers: providerApi,
+      secrets: secretApi,
+      tokens: () => this.tokens.list(),
+      allProviders: () => [...this.providers.list(), ...this.clusterProviders.list()],
+      credentialSecret: (ns, name) => this.credentials.get(`${ns}/${name}`),
+      credentialSecrets: () => this.credentials.list(),
+      logger: logger.child({ controller: 'protection' }),
+    });
     this.tokenReconciler = new TokenReconciler({
-      kube,
+      tokens: tokenApi,
+      secrets: secretApi,
+      workloads: new WorkloadApi(kubeConfig),
       providers: resolver,
+      protect: (r) => this.protection.protect(r),
       cachedSecret: (ns, name) => this.secrets.get(`${ns}/${name}`),
       events: options.events,
       logger: logger.child({ controller: 'serviceaccounttoken' }),
       ...(metrics ? { metrics } : {}),
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.random ? { random: options.random } : {}),
+      clock,
+      random: options.random ?? Math.random,
     });
     this.providerReconciler = new ProviderReconciler({
-      kube,
+      providers: providerApi,
       resolver,
       logger: logger.child({ controller: 'provider' }),
-      ...(options.now ? { now: options.now } : {}),
+      now: () => new Date(clock.now()),
     });
 
     this.tokens.onEvent((e) => {
+      // In-use protection: a token that gains or loses its finalizer (or goes) may release its provider.
+      if (e.type !== 'update' || hasFinalizer(e.old) !== hasFinalizer(e.object)) this.#wakeProvidersOf(e.object);
       // Status is written only by this controller: reacting to it would make every failure record trigger the
       // next attempt (a hot loop). Spec, metadata and deletion changes are what we act on.
       if (e.type === 'update' && onlyStatusChanged(e.old, e.object)) return;
       this.tokenQueue.add(keyOf(e.object));
     });
+    this.credentials.onEvent((e) => this.providerQueue.add(`${SECRET_KEY_PREFIX}${keyOf(e.object)}`));
     this.secrets.onEvent((e) => {
       const owner = e.object.metadata.labels?.[OWNER_LABEL];
       if (owner && e.object.metadata.namespace) this.tokenQueue.add(`${e.object.metadata.namespace}/${owner}`);
     });
     const onProvider = (e: InformerEvent<AnyProvider>) => {
       this.providerQueue.add(providerKeyOf(e.object));
+      // Its credential Secret may be released (the provider went, or points at another Secret now).
+      for (const p of e.type === 'update' ? [e.old, e.object] : [e.object]) {
+        const ref = credentialRefOf(p);
+        if (ref) this.providerQueue.add(`${SECRET_KEY_PREFIX}${ref.namespace}/${ref.name}`);
+      }
       // Tokens waiting on this provider are woken when it changes (e.g. becomes Ready).
       if (e.type !== 'update' || e.old.metadata.generation !== e.object.metadata.generation || statusChanged(e)) {
         for (const sat of this.tokens.list()) {
@@ -166,6 +218,7 @@ export class Manager {
       this.providers.start(),
       this.clusterProviders.start(),
       this.secrets.start(),
+      this.credentials.start(),
     ]);
     this.#synced = true;
     const resync = this.#o.resyncPeriodMs ?? 3_600_000;
@@ -203,7 +256,13 @@ export class Manager {
   async stop(): Promise<void> {
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
     await Promise.all([this.tokenQueue.shutDownWithDrain(), this.providerQueue.shutDownWithDrain()]);
-    await Promise.all([this.tokens.stop(), this.providers.stop(), this.clusterProviders.stop(), this.secrets.stop()]);
+    await Promise.all([
+      this.tokens.stop(),
+      this.providers.stop(),
+      this.clusterProviders.stop(),
+      this.secrets.stop(),
+      this.credentials.stop(),
+    ]);
   }
 
   async #reconcileToken(key: string): Promise<ReconcileResult> {
@@ -218,9 +277,24 @@ export class Manager {
   }
 
   async #reconcileProvider(key: string): Promise<ReconcileResult> {
+    if (key.startsWith(SECRET_KEY_PREFIX)) {
+      const secret = this.credentials.get(key.slice(SECRET_KEY_PREFIX.length));
+      if (secret) await this.protection.releaseSecret(secret);
+      return {};
+    }
     const provider = key.startsWith('cluster/') ? this.clusterProviders.get(key.slice(8)) : this.providers.get(key);
     if (!provider) return {};
+    await this.protection.releaseProvider(provider);
+    // A provider being deleted waits only for its tokens: no reachability checks against its API any more.
+    if (provider.metadata.deletionTimestamp) return {};
     return this.providerReconciler.reconcile(provider);
+  }
+
+  /** Queues the provider a token uses (its in-use finalizer may have to go). */
+  #wakeProvidersOf(sat: ServiceAccountToken): void {
+    for (const p of [...this.providers.list(), ...this.clusterProviders.list()]) {
+      if (referencesProvider(sat, p)) this.providerQueue.add(providerKeyOf(p));
+    }
   }
 
   async #worker(
@@ -280,13 +354,8 @@ function onlyStatusChanged(old: ServiceAccountToken, current: ServiceAccountToke
   );
 }
 
-function referencesProvider(sat: ServiceAccountToken, p: AnyProvider): boolean {
-  const ref = sat.spec.providerRef;
-  if (ref.name !== p.metadata.name) return false;
-  if (p.kind === 'ClusterCredentialsProvider') return ref.kind === 'ClusterCredentialsProvider';
-  return (
-    (ref.kind ?? 'CredentialsProvider') === 'CredentialsProvider' && sat.metadata.namespace === p.metadata.namespace
-  );
+function hasFinalizer(sat: ServiceAccountToken): boolean {
+  return !!sat.metadata.finalizers?.includes(FINALIZER);
 }
 
 function statusChanged(e: InformerEvent<AnyProvider>): boolean {

@@ -2,35 +2,63 @@ import { createHash } from 'node:crypto';
 import {
   type AnyProvider,
   type ClusterCredentialsProviderSpec,
+  CREDENTIAL_LABEL,
+  type ObjectMeta,
   Reason,
   type ServiceAccountToken,
 } from '../api/v1alpha1/index.ts';
+import { type Clock, realClock } from '../clock.ts';
+import type { NamespaceApi } from '../kube/namespaces.ts';
+import type { SecretApi } from '../kube/secrets.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../providers/rate-limiter.ts';
 import { createProviderClient } from '../providers/registry.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../providers/types.ts';
 import { parseDuration } from './durations.ts';
 import { matchesSelector } from './label-selector.ts';
-import type { KubePort } from './ports.ts';
 
 export type Resolution =
-  | { ok: true; provider: AnyProvider; client: ProviderClient; providerKey: string; credentialFingerprint: string }
+  | {
+      ok: true;
+      provider: AnyProvider;
+      client: ProviderClient;
+      providerKey: string;
+      credentialFingerprint: string;
+      /** The Secret the management credential was read from (for in-use protection). */
+      credentialSecret: { namespace: string; name: string; metadata: ObjectMeta };
+    }
   | { ok: false; reason: string; message: string };
+
+/** A credential that cannot be used, with the condition reason to report. */
+class CredentialError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
 
 interface CachedClient {
   /** provider uid + generation + credential fingerprint: any change builds a new client. */
   identity: string;
   client: ProviderClient;
   fingerprint: string;
+  credentialSecret: { namespace: string; name: string; metadata: ObjectMeta };
   expiresAt: number;
 }
 
 export interface ProviderResolverOptions {
-  kube: KubePort;
+  secrets: Pick<SecretApi, 'readKey'>;
+  namespaces: Pick<NamespaceApi, 'labels'>;
+  /**
+   * Read a Secret as a credential only when it carries the tokensync.io/credential=true label (default true). Off
+   * only for a migration from 0.1, where credential Secrets were not labelled.
+   */
+  requireCredentialLabel?: boolean;
   getProvider(namespace: string, name: string): AnyProvider | undefined;
   getClusterProvider(name: string): AnyProvider | undefined;
   metrics?: Metrics;
-  now?: () => number;
+  clock?: Clock;
   /** How long a resolved management credential is trusted before it is read again. */
   credentialTtlMs?: number;
   createClient?: typeof createProviderClient;
@@ -70,9 +98,17 @@ export class ProviderResolver {
     const providerKey = providerKeyOf(provider);
     try {
       const cached = await this.#client(provider, providerKey);
-      return { ok: true, provider, client: cached.client, providerKey, credentialFingerprint: cached.fingerprint };
+      return {
+        ok: true,
+        provider,
+        client: cached.client,
+        providerKey,
+        credentialFingerprint: cached.fingerprint,
+        credentialSecret: cached.credentialSecret,
+      };
     } catch (error) {
-      return { ok: false, reason: Reason.CredentialMissing, message: (error as Error).message };
+      const reason = error instanceof CredentialError ? error.reason : Reason.CredentialMissing;
+      return { ok: false, reason, message: (error as Error).message };
     }
   }
 
@@ -92,7 +128,7 @@ export class ProviderResolver {
     }
     if (cluster) {
       const selector = (provider.spec as ClusterCredentialsProviderSpec).namespaceSelector;
-      const labels = await this.#options.kube.namespaceLabels(namespace);
+      const labels = await this.#options.namespaces.labels(namespace);
       if (!selector || !labels || !matchesSelector(selector, labels)) {
         return {
           ok: false,
@@ -105,7 +141,7 @@ export class ProviderResolver {
   }
 
   async #client(provider: AnyProvider, providerKey: string): Promise<CachedClient> {
-    const now = (this.#options.now ?? Date.now)();
+    const now = (this.#options.clock ?? realClock).now();
     const existing = this.#clients.get(providerKey);
     const base = `${provider.metadata.uid}/${provider.metadata.generation}`;
     if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;
@@ -116,15 +152,25 @@ export class ProviderResolver {
     const secretNamespace = secretRef.namespace ?? provider.metadata.namespace;
     if (!secretNamespace)
       throw new Error(`${provider.kind} ${provider.metadata.name}: auth.secretRef.namespace is required`);
-    const credential = await this.#options.kube.readSecretKey(secretNamespace, secretRef.name, secretRef.key);
-    if (!credential) {
-      throw new Error(
+    const read = await this.#options.secrets.readKey(secretNamespace, secretRef.name, secretRef.key);
+    if (!read) {
+      throw new CredentialError(
+        Reason.CredentialMissing,
         `management credential Secret ${secretNamespace}/${secretRef.name} key "${secretRef.key}" not found (${provider.kind} ${provider.metadata.name})`,
       );
     }
+    if ((this.#options.requireCredentialLabel ?? true) && read.metadata.labels?.[CREDENTIAL_LABEL] !== 'true') {
+      throw new CredentialError(
+        Reason.CredentialNotAllowed,
+        `Secret ${secretNamespace}/${secretRef.name} is not marked as a provider credential: whoever may read it can allow it with kubectl label secret ${secretRef.name} -n ${secretNamespace} ${CREDENTIAL_LABEL}=true`,
+      );
+    }
+    const credential = read.value;
+    const credentialSecret = { namespace: secretNamespace, name: secretRef.name, metadata: read.metadata };
     const fingerprint = `sha256:${createHash('sha256').update(credential.reveal()).digest('hex').slice(0, 16)}`;
     if (existing && existing.identity === `${base}/${fingerprint}`) {
       existing.expiresAt = now + (this.#options.credentialTtlMs ?? 30_000);
+      existing.credentialSecret = credentialSecret;
       return existing;
     }
     const rate = { requestsPerSecond: spec.rateLimit?.requestsPerSecond ?? 5, burst: spec.rateLimit?.burst ?? 10 };
@@ -165,6 +211,7 @@ export class ProviderResolver {
       identity: `${base}/${fingerprint}`,
       client,
       fingerprint,
+      credentialSecret,
       expiresAt: now + (this.#options.credentialTtlMs ?? 30_000),
     };
     this.#clients.set(providerKey, cached);

@@ -76,10 +76,10 @@ The namespaced permissions of the controller: rendered into a ClusterRole (whole
 - apiGroups: ["tokensync.io"]
   resources: ["serviceaccounttokens/finalizers"]
   verbs: ["update"]
-# Namespaced provider configs and their Ready condition.
+# Namespaced provider configs and their Ready condition; patch adds and drops the in-use finalizer.
 - apiGroups: ["tokensync.io"]
   resources: ["credentialsproviders"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["tokensync.io"]
   resources: ["credentialsproviders/status"]
   verbs: ["get", "update", "patch"]
@@ -104,7 +104,7 @@ The namespaced permissions of the controller: rendered into a ClusterRole (whole
 {{- define "tokensync.clusterRules" -}}
 - apiGroups: ["tokensync.io"]
   resources: ["clustercredentialsproviders"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["tokensync.io"]
   resources: ["clustercredentialsproviders/status"]
   verbs: ["get", "update", "patch"]

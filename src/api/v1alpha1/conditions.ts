@@ -3,6 +3,26 @@
 /** Finalizer that keeps a ServiceAccountToken until its upstream tokens are revoked. */
 export const FINALIZER = 'tokensync.io/revoke';
 
+/**
+ * Finalizer on a CredentialsProvider / ClusterCredentialsProvider and on its credential Secret while a
+ * ServiceAccountToken may still need them to revoke its tokens (in-use protection, like kubernetes.io/pvc-protection):
+ * deleting a namespace then finishes in the right order by itself, tokens first.
+ */
+export const IN_USE_FINALIZER = 'tokensync.io/in-use';
+
+/**
+ * The journal of a mint in flight: written (with the finalizer, in one resourceVersion-guarded write) before the
+ * credentials API is called. JSON {"name","revision","startedAt"}; open while its revision is above status.revision.
+ */
+export const PENDING_MINT_ANNOTATION = 'tokensync.io/pending-mint';
+
+/**
+ * Label that marks a Secret as a provider credential. tokensync reads a Secret as a management credential only
+ * when it carries `tokensync.io/credential: "true"` (set by whoever may read it), so a user who may create providers
+ * but not read Secrets cannot make tokensync copy an arbitrary Secret.
+ */
+export const CREDENTIAL_LABEL = 'tokensync.io/credential';
+
 /** Setting this annotation to a new value (conventionally a timestamp) rotates the token once. */
 export const RENEW_ANNOTATION = 'tokensync.io/renew-requested-at';
 
@@ -17,13 +37,22 @@ export const RESTARTED_AT_ANNOTATION = 'tokensync.io/restartedAt';
 export const ConditionType = {
   /** The Secret holds a live token that matches the spec. */
   Ready: 'Ready',
-  /** A mint or rotation is in progress. */
+  /** A mint or rotation is wanted or in progress; the reason says why, the message what blocks it. */
   Issuing: 'Issuing',
+  /**
+   * Whether the credentials API granted the lifetime asked for (spec.lifetime, renewBefore). False when it granted
+   * less, or takes no lifetime at all; the message says what tokensync does instead.
+   */
+  LifetimeHonored: 'LifetimeHonored',
 } as const;
 
 export const Reason = {
   /** A token was minted and written to the Secret. */
   Issued: 'Issued',
+  /** No token has been issued yet (the first mint is wanted). */
+  NotIssued: 'NotIssued',
+  /** Nothing to mint now. */
+  Idle: 'Idle',
   /** A rotation is due or under way. */
   Renewing: 'Renewing',
   /** The credentials API answered with an error; tokensync retries with backoff. */
@@ -42,6 +71,20 @@ export const Reason = {
   SecretConflict: 'SecretConflict',
   /** The Secret was deleted or edited out of band and is being repaired with a fresh token. */
   SecretRepaired: 'SecretRepaired',
+  /** The API server refused the Secret write (validation, admission policy, quota, RBAC, size): fix that first. */
+  SecretRejected: 'SecretRejected',
+  /** The Secret holding the token is missing and a new token could not be written yet. */
+  SecretMissing: 'SecretMissing',
+  /** The minted value cannot be stored (empty, control characters, too large): it was revoked. */
+  ValueRejected: 'ValueRejected',
+  /** The credentials API granted a shorter lifetime than asked (or than renewBefore needs). */
+  UpstreamLifetimeShorter: 'UpstreamLifetimeShorter',
+  /** The credentials API takes no lifetime: its tokens never expire (use rotation.every). */
+  LifetimeNotSupported: 'LifetimeNotSupported',
+  /** The lifetime asked for was granted. */
+  LifetimeGranted: 'LifetimeGranted',
+  /** The provider's credential Secret is not marked as a credential (label tokensync.io/credential: "true"). */
+  CredentialNotAllowed: 'CredentialNotAllowed',
   /** The resource is being deleted and its tokens revoked. */
   Revoking: 'Revoking',
   /** The provider has no management API (augment): the user-supplied token is passed through as is. */
@@ -65,4 +108,7 @@ export const EventReason = {
   InvalidSpec: 'InvalidSpec',
   ProviderNotReady: 'ProviderNotReady',
   RestartedWorkload: 'RestartedWorkload',
+  SecretRejected: 'SecretRejected',
+  ValueRejected: 'ValueRejected',
+  LifetimeShortened: 'LifetimeShortened',
 } as const;

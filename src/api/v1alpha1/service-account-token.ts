@@ -84,7 +84,19 @@ export const serviceAccountTokenSpecSchema = z
           .record(z.string(), z.string())
           .optional()
           .meta({ description: 'Extra annotations on the Secret.' }),
-        type: z.string().max(253).default('Opaque').meta({ description: 'Secret type. Default Opaque.' }),
+        type: z
+          .string()
+          .max(253)
+          .default('Opaque')
+          .meta({
+            description: "Secret type. Default Opaque. Immutable, as a Secret's type is.",
+            'x-kubernetes-validations': [
+              {
+                rule: 'self == oldSelf',
+                message: "secret.type is immutable: the API server cannot change a Secret's type",
+              },
+            ],
+          }),
         template: z
           .record(secretKey('Secret data key.'), z.string().max(65536))
           .refine((t) => Object.keys(t).length <= 64, 'secret.template has at most 64 keys')
@@ -167,7 +179,11 @@ export const serviceAccountTokenStatusSchema = z
     secretName: z.string().optional().meta({ description: 'Name of the Secret holding the token.' }),
     secretHash: z.string().max(128).optional().meta({
       description:
-        'Keyed hash (HMAC) of the Secret data as last written: an out-of-band edit changes it. Not reversible.',
+        'Keyed hash (HMAC, with a key only the controller holds) of the Secret data as last written: an out-of-band edit changes it. Not reversible.',
+    }),
+    secretResourceVersion: z.string().max(64).optional().meta({
+      description:
+        'resourceVersion of the Secret as tokensync last wrote or checked it; any other version is read and compared with secretHash.',
     }),
     specHash: z.string().max(128).optional().meta({
       description: 'Hash of the spec fields that shape the token itself; a change rotates the token.',
@@ -182,7 +198,7 @@ export const serviceAccountTokenStatusSchema = z
       .optional()
       .meta({
         description:
-          'Journal written before a mint call: if tokensync crashes, the token is found by name and revoked on recovery.',
+          'Deprecated (tokensync 0.1): the journal of a mint in flight now lives in the tokensync.io/pending-mint annotation. Still honoured on recovery.',
       }),
     retiring: z
       .array(
@@ -192,13 +208,19 @@ export const serviceAccountTokenStatusSchema = z
       )
       .max(32)
       .optional()
-      .meta({ description: 'Old tokens inside their grace period, revoked at revokeAt.' }),
+      .meta({
+        description:
+          'Old tokens inside their grace period, revoked at revokeAt. A rotation waits while this list is nearly full, so it never overflows.',
+      }),
     lastFailure: z
       .string()
       .max(4096)
       .optional()
       .meta({ description: 'Message of the last failure (never a token value).' }),
     lastFailureTime: z.string().optional().meta({ description: 'When the last failure happened.' }),
+    lastFailureReason: z.string().max(64).optional().meta({
+      description: 'Condition reason of the last failure, e.g. UpstreamError, UpstreamRejected, SecretRejected.',
+    }),
     nextAttemptAt: z.string().optional().meta({
       description:
         'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals).',

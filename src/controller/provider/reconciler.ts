@@ -1,11 +1,11 @@
 import { type AnyProvider, ConditionType, Reason } from '../../api/v1alpha1/index.ts';
+import type { ProviderApi } from '../../kube/providers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
-import type { KubePort } from '../ports.ts';
 import { type ProviderResolver, providerKeyOf } from '../provider-resolver.ts';
 import type { ReconcileResult } from '../result.ts';
-import { describe } from '../token/reconciler.ts';
+import { describe } from '../token/failure.ts';
 
 /** How often a provider's reachability is re-checked. */
 export const RECHECK_MS = 5 * 60_000;
@@ -15,13 +15,18 @@ export const RECHECK_MS = 5 * 60_000;
  * still fresh (same generation, checked less than RECHECK_MS ago) is not repeated, so a restart calls no API.
  */
 export class ProviderReconciler {
-  readonly #kube: KubePort;
+  readonly #providers: Pick<ProviderApi, 'patchStatus'>;
   readonly #resolver: ProviderResolver;
   readonly #logger: Logger;
   readonly #now: () => Date;
 
-  constructor(options: { kube: KubePort; resolver: ProviderResolver; logger: Logger; now?: () => Date }) {
-    this.#kube = options.kube;
+  constructor(options: {
+    providers: Pick<ProviderApi, 'patchStatus'>;
+    resolver: ProviderResolver;
+    logger: Logger;
+    now?: () => Date;
+  }) {
+    this.#providers = options.providers;
     this.#resolver = options.resolver;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
@@ -62,7 +67,7 @@ export class ProviderReconciler {
       { type: ConditionType.Ready, ...ready, observedGeneration: provider.metadata.generation },
       now,
     );
-    await this.#kube.patchProviderStatus(provider, {
+    await this.#providers.patchStatus(provider, {
       conditions,
       observedGeneration: provider.metadata.generation,
       lastCheckedAt: rfc3339(now),

@@ -5,9 +5,9 @@ import {
   OWNER_LABEL,
   type ServiceAccountToken,
 } from '../../api/v1alpha1/index.ts';
+import type { SecretManifest } from '../../kube/secrets.ts';
 import type { IssuedToken } from '../../providers/types.ts';
 import { secretNameOf } from '../naming.ts';
-import type { SecretManifest } from '../ports.ts';
 import { DEFAULT_TEMPLATE, renderTemplate } from '../template.ts';
 
 /** Annotations on the Secret that let a restarted controller finish an interrupted issue (never values). */

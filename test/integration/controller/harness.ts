@@ -7,9 +7,10 @@ import { Manager } from '../../../src/controller/manager.ts';
 import type { EventSink } from '../../../src/controller/ports.ts';
 import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
 import { isNotFound, type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
+import { loadHashKey, SecretHasher } from '../../../src/kube/secrets.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
-import { chartServiceAccountKubeconfig } from '../../support/chart-identity.ts';
+import { chartServiceAccountKubeconfig, RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { LogCapture } from './log-capture.ts';
 
@@ -56,6 +57,8 @@ export class Harness {
     };
     const manager = new Manager({
       kubeConfig: this.controllerKubeConfig,
+      // As `tokensync controller` does: the hash key lives in the release namespace, created on first start.
+      hasher: new SecretHasher(await loadHashKey(this.controllerKubeConfig, RELEASE_NAMESPACE, 'tokensync-hash-key')),
       maxConcurrentReconciles: 4,
       logger: createLogger({ level: 'debug', destination: this.logs.stream }),
       metrics: this.metrics,
@@ -98,7 +101,7 @@ export class Harness {
     await this.apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'reference-admin', namespace },
+      metadata: { name: 'reference-admin', namespace, labels: { 'tokensync.io/credential': 'true' } },
       stringData: { token: this.api.adminKey },
     });
     await this.apply({

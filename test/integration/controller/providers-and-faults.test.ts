@@ -56,7 +56,7 @@ describe('providers', () => {
     await h.apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'wrong', namespace: 'prov' },
+      metadata: { name: 'wrong', namespace: 'prov', labels: { 'tokensync.io/credential': 'true' } },
       stringData: { token: 'not-the-key' },
     });
     await provider('prov', 'badkey', {
@@ -103,7 +103,11 @@ describe('providers', () => {
     await h.apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'cluster-admin-key', namespace: 'tokensync-system' },
+      metadata: {
+        name: 'cluster-admin-key',
+        namespace: 'tokensync-system',
+        labels: { 'tokensync.io/credential': 'true' },
+      },
       stringData: { token: h.api.adminKey },
     });
     await h.apply({
@@ -144,7 +148,7 @@ describe('bad input and upstream faults', () => {
     await h.apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'reference-admin', namespace: 'denied' },
+      metadata: { name: 'reference-admin', namespace: 'denied', labels: { 'tokensync.io/credential': 'true' } },
       stringData: { token: 'revoked-key' },
     });
     await provider('denied', 'reference', {

@@ -2,19 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConflict, isNotFound, type KubeConfig, loadKubeConfig } from '../../../src/kube/client.ts';
+import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import {
   deleteObject,
   getObject,
-  isConflict,
-  isNotFound,
-  type KubeConfig,
   type KubeObject,
-  loadKubeConfig,
   patchMerge,
   patchStatus,
   serverSideApply,
-} from '../../../src/kube/client.ts';
-import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
+} from '../../support/kube-verbs.ts';
 
 let cp: ControlPlane;
 let kc: KubeConfig;

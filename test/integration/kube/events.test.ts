@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeConfig, kubeRequest, loadKubeConfig, serverSideApply } from '../../../src/kube/client.ts';
+import { type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
+import { serverSideApply } from '../../support/kube-verbs.ts';
 
 interface Event {
   metadata: { name: string };

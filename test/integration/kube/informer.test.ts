@@ -1,13 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  deleteObject,
-  type KubeConfig,
-  loadKubeConfig,
-  patchMerge,
-  serverSideApply,
-} from '../../../src/kube/client.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/client.ts';
 import { Informer, type InformerEvent, stripManagedFields } from '../../../src/kube/informer.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
+import { deleteObject, patchMerge, serverSideApply } from '../../support/kube-verbs.ts';
 
 type ConfigMap = {
   apiVersion?: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
-import type { ObservedSecret } from '../../../src/controller/observed-secret.ts';
 import { tokenSpecHash } from '../../../src/controller/spec-hash.ts';
 import { evaluate } from '../../../src/controller/token/policies/chain.ts';
+import type { ObservedSecret } from '../../../src/kube/secrets.ts';
 
 const now = new Date('2026-11-26T12:00:00Z');
 const uid = '11111111-2222-3333-4444-555555555555';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelay } from '../../../src/controller/token/reconciler.ts';
+import { retryDelay } from '../../../src/controller/token/failure.ts';
 import { permanent, rateLimited, transient } from '../../../src/providers/errors.ts';
 
 describe('retry delay after a failed upstream call', () => {

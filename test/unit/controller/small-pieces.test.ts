@@ -4,7 +4,7 @@ import { sameConditions, setCondition } from '../../../src/controller/conditions
 import { FreshnessTracker } from '../../../src/controller/freshness.ts';
 import { matchesSelector } from '../../../src/controller/label-selector.ts';
 import { upstreamTokenName } from '../../../src/controller/naming.ts';
-import { observeSecret } from '../../../src/controller/observed-secret.ts';
+import { observeSecret, SecretHasher } from '../../../src/kube/secrets.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 
 describe('conditions', () => {
@@ -63,24 +63,40 @@ describe('upstream token names', () => {
 });
 
 describe('observed Secrets', () => {
-  it('keep metadata and a keyed hash, never the data, and drop managedFields', () => {
-    const raw = {
-      metadata: {
-        name: 's',
-        managedFields: [{}],
-        ownerReferences: [{ apiVersion: 'v', kind: 'k', name: 'n', uid: 'owner', controller: true }],
-      },
-      data: { token: Buffer.from('rsa_live_x').toString('base64') },
-    };
-    const observed = observeSecret(raw);
+  const raw = {
+    metadata: {
+      name: 's',
+      managedFields: [{}],
+      ownerReferences: [{ apiVersion: 'v', kind: 'k', name: 'n', uid: 'owner', controller: true }],
+    },
+    data: { token: Buffer.from('rsa_live_x').toString('base64') },
+  };
+
+  it('keep metadata and a hash keyed by the controller, never the data, and drop managedFields', () => {
+    const hasher = new SecretHasher(Buffer.alloc(32, 1));
+    const observed = observeSecret(structuredClone(raw), hasher);
     expect(JSON.stringify(observed)).not.toContain(raw.data.token);
+    expect(JSON.stringify(observed)).not.toContain('rsa_live_x');
     expect(observed.metadata).not.toHaveProperty('managedFields');
-    expect(observeSecret(raw).dataHash).toBe(observed.dataHash);
-    const otherOwner = observeSecret({
-      ...raw,
-      metadata: { ...raw.metadata, ownerReferences: [{ ...raw.metadata.ownerReferences[0]!, uid: 'x' }] },
-    });
-    expect(otherOwner.dataHash).not.toBe(observed.dataHash);
+    expect(observed.dataKeys).toEqual(['token']);
+    expect(observeSecret(structuredClone(raw), hasher).dataHash).toBe(observed.dataHash);
+    expect(observed.dataHash).toMatch(new RegExp(`^hmac-sha256:${hasher.keyId}:`));
+    // Another key (another cluster's controller, or a reader who knows only the uid) gets another hash.
+    const otherKey = observeSecret(structuredClone(raw), new SecretHasher(Buffer.alloc(32, 2)));
+    expect(otherKey.dataHash).not.toBe(observed.dataHash);
+    // 0.1 keyed the hash with the owner uid; it is still recognised so an upgrade re-mints nothing.
+    expect(observed.legacyDataHash).toBe(SecretHasher.legacyHash(raw.data, 'owner'));
+  });
+
+  it('keep only metadata when no hasher is given (the informer cache)', () => {
+    const observed = observeSecret(structuredClone(raw));
+    expect(observed.dataHash).toBeUndefined();
+    expect(observed.dataKeys).toBeUndefined();
+    expect(JSON.stringify(observed)).not.toContain(raw.data.token);
+  });
+
+  it('refuse a hash key shorter than 16 bytes', () => {
+    expect(() => new SecretHasher(Buffer.alloc(8))).toThrow(/16 bytes/);
   });
 });
 

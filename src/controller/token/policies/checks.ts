@@ -1,5 +1,11 @@
-import { RENEW_ANNOTATION, Reason, type ServiceAccountToken } from '../../../api/v1alpha1/index.ts';
-import { isOwnedBy, type ObservedSecret } from '../../observed-secret.ts';
+import {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  RENEW_ANNOTATION,
+  Reason,
+  type ServiceAccountToken,
+} from '../../../api/v1alpha1/index.ts';
+import type { ObservedSecret } from '../../../kube/secrets.ts';
 import { tokenSpecHash } from '../../spec-hash.ts';
 
 /** Everything a check may look at, gathered once per reconcile. */
@@ -22,9 +28,20 @@ export interface Violation {
 
 export type Check = (input: PolicyInput) => Violation | undefined;
 
+/** A Secret is ours when it carries the managed-by label and its controller reference is this resource. */
+export function isOwnedBy(secret: ObservedSecret, ownerUid: string | undefined): boolean {
+  return (
+    secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE &&
+    !!ownerUid &&
+    !!secret.metadata.ownerReferences?.some((ref) => ref.uid === ownerUid && ref.controller)
+  );
+}
+
 /** Nothing issued yet. */
 export const notIssued: Check = ({ sat }) =>
-  sat.status?.tokenId ? undefined : { action: 'mint', reason: Reason.Issued, message: 'No token has been issued yet' };
+  sat.status?.tokenId
+    ? undefined
+    : { action: 'mint', reason: Reason.NotIssued, message: 'No token has been issued yet' };
 
 /** A Secret with the target name exists and belongs to someone else: never overwrite it. */
 export const secretNotOurs: Check = ({ sat, secret }) =>
@@ -46,9 +63,15 @@ export const secretMissing: Check = ({ sat, secret }) =>
         message: `Secret ${sat.status?.secretName ?? ''} is missing; minting a new token and revoking the old one`,
       };
 
-/** The Secret data no longer matches what tokensync wrote (edited out of band). */
+/**
+ * The Secret data no longer matches what tokensync wrote (edited out of band). Only a Secret whose data was read
+ * carries a hash; the cache holds metadata, and a version the status recorded is known to be unchanged.
+ */
 export const secretEdited: Check = ({ sat, secret }) =>
-  secret && sat.status?.secretHash && secret.dataHash !== sat.status.secretHash
+  secret?.dataHash &&
+  sat.status?.secretHash &&
+  secret.dataHash !== sat.status.secretHash &&
+  secret.legacyDataHash !== sat.status.secretHash
     ? {
         action: 'repair',
         reason: Reason.SecretRepaired,

@@ -1,0 +1,119 @@
+import {
+  type AnyProvider,
+  FINALIZER,
+  IN_USE_FINALIZER,
+  type ObjectMeta,
+  type ServiceAccountToken,
+} from '../../api/v1alpha1/index.ts';
+import type { ProviderApi } from '../../kube/providers.ts';
+import type { ObservedSecret, SecretApi } from '../../kube/secrets.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Resolution } from '../provider-resolver.ts';
+
+type ResolvedOk = Extract<Resolution, { ok: true }>;
+
+export interface ProtectionOptions {
+  providers: Pick<ProviderApi, 'setFinalizers'>;
+  secrets: Pick<SecretApi, 'patchMetadata'>;
+  /** Cached ServiceAccountTokens, CredentialsProviders (all kinds) and credential Secrets (metadata only). */
+  tokens(): ServiceAccountToken[];
+  allProviders(): AnyProvider[];
+  credentialSecret(namespace: string, name: string): ObservedSecret | undefined;
+  credentialSecrets(): ObservedSecret[];
+  logger: Logger;
+}
+
+/** Does this token use this provider? */
+export function referencesProvider(sat: ServiceAccountToken, p: AnyProvider): boolean {
+  const ref = sat.spec.providerRef;
+  if (ref.name !== p.metadata.name) return false;
+  if (p.kind === 'ClusterCredentialsProvider') return ref.kind === 'ClusterCredentialsProvider';
+  return (
+    (ref.kind ?? 'CredentialsProvider') === 'CredentialsProvider' && sat.metadata.namespace === p.metadata.namespace
+  );
+}
+
+/** Where a provider's management credential lives. */
+export function credentialRefOf(p: AnyProvider): { namespace: string; name: string } | undefined {
+  const ref = p.spec.auth?.secretRef as { name: string; namespace?: string } | undefined;
+  const namespace = ref?.namespace ?? p.metadata.namespace;
+  return ref && namespace ? { namespace, name: ref.name } : undefined;
+}
+
+/**
+ * In-use protection, as Kubernetes protects a PersistentVolumeClaim a Pod still uses: a provider, and the Secret
+ * holding its credential, carry the finalizer tokensync.io/in-use while any ServiceAccountToken that may still have
+ * to revoke tokens (one carrying the revoke finalizer) uses them. Deleting a namespace with all three inside then
+ * finishes in the right order by itself: tokens revoke and go, then the provider, then its credential.
+ *
+ * The finalizers are added by the token controller before its first mint (`protect`: a finalizer cannot be added to
+ * an object already being deleted, so it must be there before anything needs it) and removed by `release`, which
+ * runs on every provider and credential-Secret event.
+ */
+export class ProviderProtection {
+  readonly #o: ProtectionOptions;
+
+  constructor(options: ProtectionOptions) {
+    this.#o = options;
+  }
+
+  /** Before a mint: the provider and its credential must outlive the tokens minted with them. */
+  async protect(r: ResolvedOk): Promise<void> {
+    const p = r.provider;
+    if (!p.metadata.finalizers?.includes(IN_USE_FINALIZER) && !p.metadata.deletionTimestamp) {
+      await this.#o.providers.setFinalizers(p, [...(p.metadata.finalizers ?? []), IN_USE_FINALIZER], {
+        resourceVersion: p.metadata.resourceVersion!,
+      });
+      this.#o.logger.info(
+        { provider: r.providerKey },
+        'provider in use: protected from deletion until its tokens are gone',
+      );
+    }
+    const { namespace, name } = r.credentialSecret;
+    // The cache is fresher than the metadata the resolver read (it may have added the finalizer since).
+    const meta: ObjectMeta = this.#o.credentialSecret(namespace, name)?.metadata ?? r.credentialSecret.metadata;
+    if (!meta.finalizers?.includes(IN_USE_FINALIZER) && !meta.deletionTimestamp) {
+      const updated = await this.#o.secrets.patchMetadata(
+        namespace,
+        name,
+        { finalizers: [...(meta.finalizers ?? []), IN_USE_FINALIZER] },
+        { resourceVersion: meta.resourceVersion! },
+      );
+      r.credentialSecret.metadata = updated.metadata;
+    }
+  }
+
+  /** Whether some token may still need this provider to revoke. */
+  needed(p: AnyProvider): boolean {
+    return this.#o.tokens().some((t) => referencesProvider(t, p) && t.metadata.finalizers?.includes(FINALIZER));
+  }
+
+  /** A provider event: drop its finalizer once no token needs it. */
+  async releaseProvider(p: AnyProvider): Promise<void> {
+    if (!p.metadata.finalizers?.includes(IN_USE_FINALIZER) || this.needed(p)) return;
+    await this.#o.providers.setFinalizers(
+      p,
+      p.metadata.finalizers.filter((f) => f !== IN_USE_FINALIZER),
+      { resourceVersion: p.metadata.resourceVersion! },
+    );
+    this.#o.logger.info({ provider: p.metadata.name, namespace: p.metadata.namespace }, 'provider no longer in use');
+  }
+
+  /** A credential-Secret event: drop its finalizer once no needed provider reads it. */
+  async releaseSecret(secret: ObservedSecret): Promise<void> {
+    const meta = secret.metadata;
+    if (!meta.finalizers?.includes(IN_USE_FINALIZER)) return;
+    const stillUsed = this.#o.allProviders().some((p) => {
+      const ref = credentialRefOf(p);
+      return !!ref && ref.namespace === meta.namespace && ref.name === meta.name && this.needed(p);
+    });
+    if (stillUsed) return;
+    await this.#o.secrets.patchMetadata(
+      meta.namespace!,
+      meta.name,
+      { finalizers: meta.finalizers.filter((f) => f !== IN_USE_FINALIZER) },
+      { resourceVersion: meta.resourceVersion! },
+    );
+    this.#o.logger.info({ namespace: meta.namespace, secret: meta.name }, 'credential Secret no longer in use');
+  }
+}

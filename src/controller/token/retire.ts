@@ -1,0 +1,83 @@
+import { EventReason, type ServiceAccountTokenStatus } from '../../api/v1alpha1/index.ts';
+import { rfc3339 } from '../conditions.ts';
+import { parseDuration } from '../durations.ts';
+import { recordFailure } from './failure.ts';
+import type { Round } from './round.ts';
+
+type Retiring = NonNullable<ServiceAccountTokenStatus['retiring']>[number];
+
+const DEFAULT_GRACE_MS = 5 * 60_000;
+/** The schema's cap on status.retiring. */
+export const RETIRING_CAPACITY = 32;
+/**
+ * A rotation waits while this many tokens are still retiring, keeping room for the entries recovery adds: the list
+ * can never overflow into a resource stuck in Issuing.
+ */
+export const RETIRING_ROTATION_LIMIT = RETIRING_CAPACITY - 2;
+
+/** The grace period of the spec, in ms. */
+export function gracePeriodMs(round: Round): number {
+  const grace = round.sat.spec.rotation?.gracePeriod;
+  return grace ? parseDuration(grace) : DEFAULT_GRACE_MS;
+}
+
+/** Adds a token to the retiring list (once per id), to be revoked at `revokeAt`. */
+export function retire(round: Round, token: Omit<Retiring, 'revokeAt'>, revokeAt: Date): void {
+  const retiring = [...(round.status.retiring ?? [])];
+  if (retiring.some((t) => t.tokenId === token.tokenId)) return;
+  retiring.push({ ...token, revokeAt: rfc3339(revokeAt) });
+  round.set({ retiring });
+}
+
+/** Milliseconds until the earliest retiring token is due, if any. */
+export function nextRevocationMs(round: Round): number | undefined {
+  const times = (round.status.retiring ?? []).map((t) => Date.parse(t.revokeAt) - round.now.getTime());
+  return times.length ? Math.max(0, Math.min(...times)) : undefined;
+}
+
+/**
+ * Revokes the retired tokens whose grace period is over (make before break: the Secret already holds their
+ * successor). 404 upstream counts as done. Returns a retry delay when a revocation failed.
+ */
+export async function revokeDue(round: Round): Promise<number | undefined> {
+  const retiring = round.status.retiring ?? [];
+  const due = retiring.filter((t) => Date.parse(t.revokeAt) <= round.now.getTime());
+  if (!due.length) return undefined;
+  const r = await round.resolve();
+  if (!r.ok) {
+    round.deps.logger.warn({ ...round.log(), reason: r.reason }, `cannot revoke retired tokens yet: ${r.message}`);
+    return 30_000;
+  }
+  const revoked = new Set<string>();
+  let failure: unknown;
+  for (const token of due) {
+    try {
+      await r.client.revoke({
+        id: token.tokenId,
+        ...(token.name ? { name: token.name } : {}),
+        ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
+      });
+      revoked.add(token.tokenId);
+      round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
+      round.event('Normal', EventReason.Revoked, `Revoked retired token ${token.name ?? token.tokenId}`);
+    } catch (error) {
+      round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });
+      failure = error;
+      break;
+    }
+  }
+  if (revoked.size) {
+    const remaining = retiring.filter((t) => !revoked.has(t.tokenId));
+    round.set({ retiring: remaining.length ? remaining : null });
+  }
+  if (failure) {
+    const name = due.find((t) => !revoked.has(t.tokenId));
+    return recordFailure(
+      round,
+      failure,
+      EventReason.RevokeFailed,
+      `Could not revoke retired token ${name?.name ?? name?.tokenId}`,
+    );
+  }
+  return undefined;
+}
