@@ -15,7 +15,7 @@ import { openJournal } from './journal.ts';
 import { evaluate } from './policies/chain.ts';
 import { settle } from './readiness.ts';
 import { recover } from './recover.ts';
-import { nextRevocationMs, revokeDue } from './retire.ts';
+import { revokeDue } from './retire.ts';
 import { Round } from './round.ts';
 import { syncSecretMetadata } from './secret-metadata.ts';
 
@@ -68,8 +68,21 @@ export class TokenReconciler {
 
     await observeSecret(round);
 
+    // After a failure, whatever woke us, the credentials API is not called before nextAttemptAt: not to settle an
+    // interrupted mint, not to mint.
+    const nextAttemptAt = round.status.nextAttemptAt;
+    const backoffMs = nextAttemptAt ? Date.parse(nextAttemptAt) - round.now.getTime() : 0;
+
     const journal = openJournal(round.sat);
     if (journal) {
+      if (backoffMs > 0) {
+        round.violation = {
+          action: 'mint',
+          reason: Reason.Renewing,
+          message: `Settling the interrupted issue of token ${journal.name}`,
+        };
+        return backoffMs;
+      }
       const wait = await recover(round, journal);
       if (wait !== undefined) return wait;
     }
@@ -96,10 +109,7 @@ export class TokenReconciler {
     let wait: number | undefined;
     if (violation) {
       round.violation = violation;
-      const nextAttemptAt = round.status.nextAttemptAt;
-      const backoffMs = nextAttemptAt ? Date.parse(nextAttemptAt) - round.now.getTime() : 0;
       if (backoffMs > 0) {
-        // Backing off after a failure: whatever woke us, the credentials API is not called before nextAttemptAt.
         wait = backoffMs;
       } else {
         const r = await round.resolve();
@@ -181,9 +191,19 @@ async function currentPassthroughId(round: Round): Promise<string | undefined> {
   return r.ok ? passthroughTokenId(r.credentialFingerprint) : undefined;
 }
 
-/** When this resource needs looking at again by the clock: renewal, expiry, or a grace period ending. */
+/**
+ * When this resource needs looking at again by the clock: renewal, expiry, or a grace period ending. Times already
+ * past are left out: what is due now was acted on in this round, and a step that had to wait said how long.
+ */
 function nextWake(round: Round): number | undefined {
   const status = round.sat.status ?? {};
-  const at = (time: string | undefined) => (time ? Date.parse(time) - round.now.getTime() : undefined);
-  return earliest(at(status.renewalTime), at(status.expiresAt), nextRevocationMs(round));
+  const future = (time: string | undefined) => {
+    const ms = time ? Date.parse(time) - round.now.getTime() : undefined;
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  };
+  return earliest(
+    future(status.renewalTime),
+    future(status.expiresAt),
+    ...(status.retiring ?? []).map((t) => future(t.revokeAt)),
+  );
 }

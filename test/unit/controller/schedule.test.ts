@@ -29,6 +29,22 @@ describe('renewal time', () => {
     expect(renewalTime({ rotation: { every: '24h' } }, issued, days(30), 0)).toEqual(days(1));
   });
 
+  it('falls back to 2/3 of the granted lifetime when renewBefore does not fit in it (cert-manager)', () => {
+    const hour = new Date(issued.getTime() + 3_600_000);
+    expect(renewalTime({ renewBefore: '24h' }, issued, hour, 0)).toEqual(new Date(issued.getTime() + 2_400_000));
+    expect(renewalTime({ renewBefore: '1h' }, issued, hour, 0)).toEqual(new Date(issued.getTime() + 2_400_000));
+    expect(renewalTime({ renewBefore: '59m' }, issued, hour, 0)).toEqual(new Date(issued.getTime() + 60_000));
+  });
+
+  it('never renews sooner than 10 s after the issue, whatever the upstream lifetime (no mint loop)', () => {
+    const sameInstant = new Date(issued.getTime());
+    const twoSeconds = new Date(issued.getTime() + 2_000);
+    expect(renewalTime({}, issued, sameInstant, 0)).toEqual(new Date(issued.getTime() + 10_000));
+    expect(renewalTime({ renewBeforePercentage: 99 }, issued, twoSeconds, 0)).toEqual(
+      new Date(issued.getTime() + 10_000),
+    );
+  });
+
   it('spreads a thousand tokens issued together over the jitter window', () => {
     const times = new Set(
       Array.from({ length: 1000 }, (_, i) => renewalTime({}, issued, days(30), i / 1000)!.getTime()),
