@@ -43,7 +43,7 @@ Each flag can also be set as an environment variable TOKENSYNC_<FLAG> (e.g. TOKE
 
 Flags:
   --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
-  --namespace NS                     watch only this namespace (default: all namespaces)
+  --namespace NS[,NS...]             serve only these namespaces (default: all namespaces)
   --max-concurrent-reconciles N      parallel reconciles (default 4)
   --leader-elect                     only one replica reconciles; others stand by (default false)
   --leader-election-namespace NS     namespace of the Lease (default: $POD_NAMESPACE)

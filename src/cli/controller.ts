@@ -45,7 +45,15 @@ export async function run(argv: string[]): Promise<number> {
     hasher,
     requireCredentialLabel: flags['require-credential-label'],
     kubeConfig,
-    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.namespace
+      ? {
+          namespaces: flags.namespace
+            .split(',')
+            .map((n) => n.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    controllerNamespace: hashNamespace,
     maxConcurrentReconciles: flags['max-concurrent-reconciles'],
     logger,
     metrics,

@@ -10,8 +10,17 @@ import {
 } from '../api/v1alpha1/index.ts';
 import { type Clock, realClock } from '../clock.ts';
 import { isConflict, isNotFound, type KubeConfig } from '../kube/client.ts';
-import { Informer, type InformerEvent, keyOf, stripManagedFields } from '../kube/informer.ts';
+import {
+  Informer,
+  type InformerEvent,
+  type InformerOptions,
+  keyOf,
+  type Meta,
+  stripManagedFields,
+} from '../kube/informer.ts';
+import { type Cache, InformerSet } from '../kube/informer-set.ts';
 import { NamespaceApi } from '../kube/namespaces.ts';
+import { paths } from '../kube/paths.ts';
 import { ProviderApi } from '../kube/providers.ts';
 import { type ObservedSecret, observeSecret, SecretApi, type SecretHasher } from '../kube/secrets.ts';
 import { TokenApi } from '../kube/tokens.ts';
@@ -34,8 +43,16 @@ const SECRET_KEY_PREFIX = 'secret:';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
-  /** Watch one namespace; undefined = all. */
-  namespace?: string;
+  /**
+   * Serve only these namespaces (namespaced RBAC mode: one informer per namespace, nothing listed cluster-wide
+   * but ClusterCredentialsProviders). Undefined or empty: every namespace.
+   */
+  namespaces?: string[];
+  /**
+   * The controller's own namespace. In namespaced mode the credential Secrets of ClusterCredentialsProviders are
+   * watched there too (the chart gives a Role for them there).
+   */
+  controllerNamespace?: string;
   maxConcurrentReconciles: number;
   logger: Logger;
   metrics?: Metrics;
@@ -57,11 +74,11 @@ export interface ManagerOptions {
  * only while `run(signal)` is active, i.e. while this process leads.
  */
 export class Manager {
-  readonly tokens: Informer<ServiceAccountToken>;
-  readonly providers: Informer<AnyProvider>;
-  readonly clusterProviders: Informer<AnyProvider>;
-  readonly secrets: Informer<ObservedSecret>;
-  readonly credentials: Informer<ObservedSecret>;
+  readonly tokens: Cache<ServiceAccountToken>;
+  readonly providers: Cache<AnyProvider>;
+  readonly clusterProviders: Cache<AnyProvider>;
+  readonly secrets: Cache<ObservedSecret>;
+  readonly credentials: Cache<ObservedSecret>;
   readonly tokenQueue: WorkQueue;
   readonly providerQueue: WorkQueue;
   readonly tokenReconciler: TokenReconciler;
@@ -74,47 +91,50 @@ export class Manager {
 
   constructor(options: ManagerOptions) {
     this.#o = options;
-    const { kubeConfig, namespace, logger } = options;
-    const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    const { kubeConfig, logger } = options;
+    const namespaces = options.namespaces?.length ? [...new Set(options.namespaces)] : undefined;
     const informerLogger = logger.child({ component: 'informer' });
     const common = {
       kubeConfig,
       logger: informerLogger,
       ...(options.watchTimeoutSeconds ? { timeoutSeconds: options.watchTimeoutSeconds } : {}),
     };
+    /** One informer over every namespace, or one per served namespace behind a single cache. */
+    const watch = <T extends Meta>(
+      path: (namespace?: string) => string,
+      extra: Pick<InformerOptions<T>, 'labelSelector' | 'transform'>,
+      scope: string[] | undefined = namespaces,
+    ): Cache<T> =>
+      scope
+        ? new InformerSet(scope.map((ns) => new Informer<T>({ ...common, ...extra, path: path(ns) })))
+        : new Informer<T>({ ...common, ...extra, path: path() });
     const withKind = (kind: string) => (obj: { metadata: object }) =>
       ({ ...stripManagedFields(obj), apiVersion: API_VERSION, kind }) as never;
-    this.tokens = new Informer<ServiceAccountToken>({
-      ...common,
-      path: `/apis/tokensync.io/v1alpha1${scope}/serviceaccounttokens`,
-      transform: withKind('ServiceAccountToken'),
-    });
-    this.providers = new Informer<AnyProvider>({
-      ...common,
-      path: `/apis/tokensync.io/v1alpha1${scope}/credentialsproviders`,
-      transform: withKind('CredentialsProvider'),
-    });
+    this.tokens = watch<ServiceAccountToken>(paths.tokens, { transform: withKind('ServiceAccountToken') });
+    this.providers = watch<AnyProvider>(paths.providers, { transform: withKind('CredentialsProvider') });
     this.clusterProviders = new Informer<AnyProvider>({
       ...common,
-      path: '/apis/tokensync.io/v1alpha1/clustercredentialsproviders',
+      path: paths.clusterProviders(),
       transform: withKind('ClusterCredentialsProvider'),
     });
     // Only Secrets tokensync manages (by label), trimmed to metadata: memory scales with tokens, not with every
     // Secret in the cluster, and no token value is ever cached. A version other than the one status recorded is
     // read live and compared by keyed hash (token/reconciler.ts).
-    this.secrets = new Informer<ObservedSecret>({
-      ...common,
-      path: `/api/v1${scope}/secrets`,
+    this.secrets = watch<ObservedSecret>(paths.secrets, {
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
       transform: (raw) => observeSecret(raw),
     });
-    // Secrets marked as provider credentials, metadata only: for in-use protection (their finalizer).
-    this.credentials = new Informer<ObservedSecret>({
-      ...common,
-      path: '/api/v1/secrets',
-      labelSelector: `${CREDENTIAL_LABEL}=true`,
-      transform: (raw) => observeSecret(raw),
-    });
+    // Secrets marked as provider credentials, metadata only: which Secrets may be read as a credential, and their
+    // in-use finalizer. In namespaced mode, also the controller's namespace (ClusterCredentialsProvider credentials).
+    const credentialScope =
+      namespaces && options.controllerNamespace
+        ? [...new Set([...namespaces, options.controllerNamespace])]
+        : namespaces;
+    this.credentials = watch<ObservedSecret>(
+      paths.secrets,
+      { labelSelector: `${CREDENTIAL_LABEL}=true`, transform: (raw) => observeSecret(raw) },
+      credentialScope,
+    );
 
     const metrics = options.metrics;
     const queueMetrics = (name: string) =>

@@ -44,7 +44,7 @@ export type InformerEvent<T> =
   | { type: 'delete'; object: T };
 
 type RawObject = Record<string, unknown>;
-type Meta = { metadata: { name: string; namespace?: string; resourceVersion?: string } };
+export type Meta = { metadata: { name: string; namespace?: string; resourceVersion?: string } };
 
 /** Cache key: 'namespace/name', or 'name' for cluster-scoped objects (as client-go's MetaNamespaceKeyFunc). */
 export function keyOf(obj: { metadata: { name: string; namespace?: string } }): string {
