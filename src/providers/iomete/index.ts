@@ -41,7 +41,8 @@ export const HEALTHCHECK_SERVICE_ACCOUNT = 'tokensync-healthcheck';
 /** IOMETE documents a token's name, expiry, status and maxRps: of a ServiceAccountToken only attributes.maxRps. */
 export const IOMETE_ACCEPTS: AcceptedRequestFields = { readOnly: false, scopes: false, attributes: ['maxRps'] };
 
-const capabilitiesWith = (accepts: AcceptedRequestFields): ProviderCapabilities => ({
+/** Name-addressed tokens with optional expiry: what iomete and reference share. */
+export const iometeLikeCapabilities = (accepts: AcceptedRequestFields): ProviderCapabilities => ({
   mode: 'mint',
   revoke: true,
   lookupByName: true,
@@ -50,7 +51,7 @@ const capabilitiesWith = (accepts: AcceptedRequestFields): ProviderCapabilities 
   accepts,
 });
 
-export const IOMETE_CAPABILITIES = capabilitiesWith(IOMETE_ACCEPTS);
+export const IOMETE_CAPABILITIES = iometeLikeCapabilities(IOMETE_ACCEPTS);
 
 /** Settings shared by iomete and reference (spec.iomete / spec.reference). */
 export interface IometeLikeSettings {
@@ -62,7 +63,8 @@ export interface IometeLikeSettings {
 export interface IometeLikeOptions {
   type: 'iomete' | 'reference';
   wire: IometeWire;
-  accepts: AcceptedRequestFields;
+  /** The module's capabilities (its `accepts` decides which request fields are refused). */
+  capabilities: ProviderCapabilities;
   /** What the vendor documents, for the message refusing other fields. */
   documented: string;
   /** Body fields beyond IOMETE's documented ones (the reference server only). */
@@ -96,7 +98,7 @@ export class IometeLikeProvider implements ProviderClient {
     options: IometeLikeOptions,
   ) {
     this.type = options.type;
-    this.capabilities = capabilitiesWith(options.accepts);
+    this.capabilities = options.capabilities;
     if (!config.url) throw permanent(`${options.type}: spec.url is required`);
     this.#transport = HttpTransport.forConfig(options.type, { ...config, type: options.type }, deps);
     this.#api = new IometeApi({
@@ -111,7 +113,7 @@ export class IometeLikeProvider implements ProviderClient {
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
-    refuseUndocumented(this.type, this.#options.accepts, request, this.#options.documented);
+    refuseUndocumented(this.type, this.capabilities.accepts, request, this.#options.documented);
     const sa = requireServiceAccount(this.type, 'issue', request.serviceAccount);
     const issuedAt = this.#now();
     const requestedExpiry =
@@ -216,7 +218,7 @@ export const iometeProvider: ProviderModule<'iomete'> = {
     new IometeLikeProvider(config, config.settings, deps, {
       type: 'iomete',
       wire: IOMETE_WIRE,
-      accepts: IOMETE_ACCEPTS,
+      capabilities: IOMETE_CAPABILITIES,
       documented: 'IOMETE documents a token name, expiry, status and attributes.maxRps',
       check: listProbe,
     }),

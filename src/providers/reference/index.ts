@@ -1,6 +1,6 @@
 import { referenceConfigSchema } from '../../api/v1alpha1/providers/reference.ts';
 import type { IometeApi, IometeWire } from '../iomete/client.ts';
-import { IOMETE_WIRE, IometeLikeProvider, listProbe } from '../iomete/index.ts';
+import { IOMETE_WIRE, IometeLikeProvider, iometeLikeCapabilities, listProbe } from '../iomete/index.ts';
 import type { AcceptedRequestFields, IssueRequest, ProviderCapabilities, ProviderModule } from '../types.ts';
 
 /**
@@ -17,14 +17,7 @@ export const REFERENCE_WIRE: IometeWire = {
 
 export const REFERENCE_ACCEPTS: AcceptedRequestFields = { readOnly: true, scopes: true, attributes: ['maxRps'] };
 
-export const REFERENCE_CAPABILITIES: ProviderCapabilities = {
-  mode: 'mint',
-  revoke: true,
-  lookupByName: true,
-  list: true,
-  expiry: 'optional',
-  accepts: REFERENCE_ACCEPTS,
-};
+export const REFERENCE_CAPABILITIES: ProviderCapabilities = iometeLikeCapabilities(REFERENCE_ACCEPTS);
 
 /** The description the reference server shows next to the token: who minted it and for which resource. */
 export const tokenDescription = (owner: IssueRequest['owner']): string =>
@@ -45,7 +38,7 @@ export const referenceProvider: ProviderModule<'reference'> = {
     new IometeLikeProvider(config, config.settings, deps, {
       type: 'reference',
       wire: REFERENCE_WIRE,
-      accepts: REFERENCE_ACCEPTS,
+      capabilities: REFERENCE_CAPABILITIES,
       documented: 'the reference server takes readOnly, scopes and attributes.maxRps',
       extraCreateFields: (request) => ({
         readOnly: request.readOnly,
