@@ -19,17 +19,3 @@ export function secretNameOf(sat: ServiceAccountToken): string {
 export function keyOfResource(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
-
-/**
- * Passthrough providers (augment) mint nothing: the user's credential is the token. tokensync records a fingerprint
- * of it as the token id, so replacing the credential is noticed, and nothing is ever revoked upstream for it.
- */
-const PASSTHROUGH_PREFIX = 'passthrough:';
-
-export function passthroughTokenId(credentialFingerprint: string): string {
-  return `${PASSTHROUGH_PREFIX}${credentialFingerprint}`;
-}
-
-export function isPassthroughTokenId(tokenId: string | undefined): boolean {
-  return !!tokenId?.startsWith(PASSTHROUGH_PREFIX);
-}

@@ -3,6 +3,7 @@ import {
   type AnyProvider,
   type ClusterCredentialsProviderSpec,
   CREDENTIAL_LABEL,
+  type CredentialsProviderSpec,
   type ObjectMeta,
   Reason,
   type ServiceAccountToken,
@@ -13,6 +14,7 @@ import type { SecretApi } from '../kube/secrets.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../providers/rate-limiter.ts';
 import { createProviderClient } from '../providers/registry.ts';
+import type { SecretValue } from '../providers/secret-value.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../providers/types.ts';
 import { parseDuration } from './durations.ts';
 import { matchesSelector } from './label-selector.ts';
@@ -65,10 +67,32 @@ export interface ProviderResolverOptions {
 }
 
 /**
- * Finds the provider a ServiceAccountToken names, checks it may be used from the token's namespace, reads its
- * management credential and hands out one client per provider. Clients share one rate limiter per provider,
- * kept across client rebuilds so a credential rotation cannot reset the budget.
+ * A provider spec plus its management credential, as the adapters take it. Typed end to end: each per-type block
+ * keeps the type its schema (src/api/v1alpha1/providers/<type>.ts) gives it, and the adapter's module re-parses it
+ * (defaults, only the block of spec.type) when the client is built. Also for the kubectl plugin, which builds
+ * clients from the same specs.
  */
+export function resolveProviderConfig(
+  spec: CredentialsProviderSpec | ClusterCredentialsProviderSpec,
+  credential: SecretValue,
+): ResolvedProviderConfig {
+  return {
+    type: spec.type,
+    ...(spec.url ? { url: spec.url } : {}),
+    credential,
+    ...(spec.reference ? { reference: spec.reference } : {}),
+    ...(spec.iomete ? { iomete: spec.iomete } : {}),
+    ...(spec.rill ? { rill: spec.rill } : {}),
+    ...(spec.customerio ? { customerio: spec.customerio } : {}),
+    ...(spec.augment ? { augment: spec.augment } : {}),
+    ...(spec.http ? { http: spec.http } : {}),
+    ...(spec.caBundle ? { caBundle: spec.caBundle } : {}),
+    allowInsecureHttp: spec.allowInsecureHttp ?? false,
+    rateLimit: { requestsPerSecond: spec.rateLimit?.requestsPerSecond ?? 5, burst: spec.rateLimit?.burst ?? 10 },
+    timeoutMs: spec.timeout ? parseDuration(spec.timeout) : 10_000,
+  };
+}
+
 /**
  * The one key of a provider, used for its client, its rate limiter, its work-queue entry and its metric label:
  * `namespace/name`, or `cluster/name` for a ClusterCredentialsProvider.
@@ -79,6 +103,11 @@ export function providerKeyOf(provider: AnyProvider): string {
     : `${provider.metadata.namespace}/${provider.metadata.name}`;
 }
 
+/**
+ * Finds the provider a ServiceAccountToken names, checks it may be used from the token's namespace, reads its
+ * management credential and hands out one client per provider. Clients share one rate limiter per provider,
+ * kept across client rebuilds so a credential rotation cannot reset the budget.
+ */
 export class ProviderResolver {
   readonly #options: ProviderResolverOptions;
   readonly #clients = new Map<string, CachedClient>();
@@ -88,9 +117,14 @@ export class ProviderResolver {
     this.#options = options;
   }
 
-  /** Forgets cached clients of a provider (its spec or credential changed, or auth failed). */
+  /**
+   * Makes the next resolution re-read the provider's management credential. The client is kept when neither the
+   * provider's generation nor the credential changed, so what it remembers (Customer.io's last exchange outcome,
+   * its keep-alive connections) survives a readiness check; any change builds a new client.
+   */
   invalidate(providerKey: string): void {
-    this.#clients.delete(providerKey);
+    const cached = this.#clients.get(providerKey);
+    if (cached) cached.expiresAt = 0;
   }
 
   /** A provider on its own (for its Ready check), without a token's namespace rules. */
@@ -173,27 +207,14 @@ export class ProviderResolver {
       existing.credentialSecret = credentialSecret;
       return existing;
     }
-    const rate = { requestsPerSecond: spec.rateLimit?.requestsPerSecond ?? 5, burst: spec.rateLimit?.burst ?? 10 };
+    const config = resolveProviderConfig(spec, credential);
+    const rate = config.rateLimit;
     const limiterKey = `${rate.requestsPerSecond}/${rate.burst}`;
     let limiter = this.#limiters.get(providerKey);
     if (!limiter || limiter.key !== limiterKey) {
       limiter = { key: limiterKey, bucket: new TokenBucket(rate) };
       this.#limiters.set(providerKey, limiter);
     }
-    const config: ResolvedProviderConfig = {
-      type: spec.type,
-      ...(spec.url ? { url: spec.url } : {}),
-      credential,
-      ...(spec.iomete ? { iomete: spec.iomete } : {}),
-      ...(spec.rill ? { rill: spec.rill } : {}),
-      ...(spec.augment ? { augment: spec.augment } : {}),
-      ...(spec.customerio ? { customerio: spec.customerio } : {}),
-      ...(spec.http ? { http: spec.http } : {}),
-      ...(spec.caBundle ? { caBundle: spec.caBundle } : {}),
-      allowInsecureHttp: spec.allowInsecureHttp ?? false,
-      rateLimit: rate,
-      timeoutMs: spec.timeout ? parseDuration(spec.timeout) : 10_000,
-    } as ResolvedProviderConfig;
     const metrics = this.#options.metrics;
     const providerLabel = providerKey;
     const client = (this.#options.createClient ?? createProviderClient)(config, {
@@ -215,6 +236,8 @@ export class ProviderResolver {
       expiresAt: now + (this.#options.credentialTtlMs ?? 30_000),
     };
     this.#clients.set(providerKey, cached);
+    // The replaced client's keep-alive connections are released; an in-flight call on it still completes.
+    if (existing) void existing.client.close?.().catch(() => undefined);
     return cached;
   }
 }

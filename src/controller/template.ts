@@ -3,8 +3,14 @@
  * purpose: no code execution, no file access, and every variable is known in advance, so a typo is an InvalidSpec
  * error instead of an empty value in production.
  */
-export const TEMPLATE_VARIABLES = ['token', 'tokenId', 'expiresAt', 'serviceAccount', 'tenantURL', 'scopes'] as const;
-export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+import { PROVIDER_TEMPLATE_VARIABLES } from '../providers/registry.ts';
+
+/** Variables every token has; providers add theirs (ProviderModule.templateVariables: tenantURL, region, ...). */
+const COMMON_VARIABLES = ['token', 'tokenId', 'expiresAt', 'serviceAccount', 'scopes'];
+export const TEMPLATE_VARIABLES: readonly string[] = [
+  ...new Set([...COMMON_VARIABLES, ...PROVIDER_TEMPLATE_VARIABLES]),
+];
+export type TemplateVariable = string;
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
 
 export const DEFAULT_TEMPLATE: Record<string, string> = { token: '{{ .token }}' };

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProviderType } from '../../src/api/v1alpha1/provider.ts';
 import { conflict, type ProviderError, unsupported } from '../../src/providers/errors.ts';
+import { passthroughTokenId } from '../../src/providers/passthrough.ts';
 import { SecretValue } from '../../src/providers/secret-value.ts';
 import type {
+  CheckResult,
   IssuedToken,
   IssueRequest,
   ProviderCapabilities,
@@ -57,6 +59,10 @@ export interface FakeProviderOptions {
   duplicateNames?: 'conflict' | 'allow';
   /** Artificial latency per call, in ms (honours the abort signal). Default 0. */
   latencyMs?: number;
+  /** Caps every granted lifetime at this many seconds, like Customer.io caps sessions. */
+  maxLifetimeSeconds?: number;
+  /** With capabilities.mode 'passthrough': the credential passed through (its fingerprint is the token id). */
+  passthroughCredential?: string;
 }
 
 interface FailureRule {
@@ -71,6 +77,7 @@ export const DEFAULT_FAKE_CAPABILITIES: ProviderCapabilities = {
   lookupByName: true,
   list: true,
   expiry: 'optional',
+  accepts: { readOnly: true, scopes: true, attributes: 'any' },
 };
 
 export class FakeProvider implements ProviderClient {
@@ -87,6 +94,8 @@ export class FakeProvider implements ProviderClient {
   readonly #defaultLifetimeSeconds: number;
   readonly #duplicateNames: 'conflict' | 'allow';
   readonly #latencyMs: number;
+  readonly #maxLifetimeSeconds: number | undefined;
+  readonly #passthroughCredential: string;
   #failures: FailureRule[] = [];
   #seq = 0;
 
@@ -97,10 +106,19 @@ export class FakeProvider implements ProviderClient {
     this.#defaultLifetimeSeconds = options.defaultLifetimeSeconds ?? 3600;
     this.#duplicateNames = options.duplicateNames ?? 'conflict';
     this.#latencyMs = options.latencyMs ?? 0;
+    this.#maxLifetimeSeconds = options.maxLifetimeSeconds;
+    this.#passthroughCredential = options.passthroughCredential ?? 'fake-passthrough-credential';
   }
 
   get capabilities(): ProviderCapabilities {
     return this.#capabilities;
+  }
+
+  /** Like a real passthrough adapter: present only in passthrough mode, the id its credential's token has. */
+  get passthrough(): { readonly tokenId: string } | undefined {
+    return this.#capabilities.mode === 'passthrough'
+      ? { tokenId: passthroughTokenId(this.#passthroughCredential) }
+      : undefined;
   }
 
   setCapabilities(capabilities: Partial<ProviderCapabilities>): void {
@@ -159,14 +177,19 @@ export class FakeProvider implements ProviderClient {
     }
     this.mints++;
     this.#seq++;
-    const id = this.#capabilities.lookupByName ? request.name : `fake-${this.#seq}`;
-    const tokenId = this.tokens.has(id) ? `${id}#${this.#seq}` : id;
-    const value = new SecretValue(`fake_${this.#seq}_${randomBytes(12).toString('hex')}`);
-    const lifetime =
+    const passthrough = this.passthrough;
+    const id = passthrough?.tokenId ?? (this.#capabilities.lookupByName ? request.name : `fake-${this.#seq}`);
+    const tokenId = this.tokens.has(id) && !passthrough ? `${id}#${this.#seq}` : id;
+    const value = new SecretValue(
+      passthrough ? this.#passthroughCredential : `fake_${this.#seq}_${randomBytes(12).toString('hex')}`,
+    );
+    const asked =
       this.#capabilities.expiry === 'never'
         ? undefined
         : (request.lifetimeSeconds ??
           (this.#capabilities.expiry === 'always' ? this.#defaultLifetimeSeconds : undefined));
+    const lifetime =
+      asked !== undefined && this.#maxLifetimeSeconds !== undefined ? Math.min(asked, this.#maxLifetimeSeconds) : asked;
     const nowMs = this.#now();
     const token: FakeToken = {
       id: tokenId,
@@ -216,9 +239,10 @@ export class FakeProvider implements ProviderClient {
       .map((t) => this.#info(t));
   }
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal): Promise<CheckResult | undefined> {
     await this.#enter({ operation: 'check' }, signal);
     this.checks++;
+    return undefined;
   }
 
   #isLive(t: FakeToken): boolean {

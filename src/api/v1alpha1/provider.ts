@@ -1,9 +1,21 @@
 import { z } from 'zod';
 import { conditionsSchema, duration, objectName, secretKey } from './common.ts';
+import {
+  BLOCK_REQUIRED_TYPES,
+  PROVIDER_CONFIG_SCHEMAS as blocks,
+  PROVIDER_TYPES,
+  URL_OPTIONAL_TYPES,
+} from './providers/index.ts';
 
-/** The credentials APIs tokensync can speak; one adapter folder each under src/providers/. */
-export const PROVIDER_TYPES = ['reference', 'iomete', 'rill', 'customerio', 'augment', 'http'] as const;
-export type ProviderType = (typeof PROVIDER_TYPES)[number];
+export {
+  BLOCK_REQUIRED_TYPES,
+  PROVIDER_CONFIG_SCHEMAS,
+  PROVIDER_TYPES,
+  type ProviderConfigInputOf,
+  type ProviderConfigOf,
+  type ProviderType,
+  URL_OPTIONAL_TYPES,
+} from './providers/index.ts';
 
 const secretKeySelector = (scope: 'namespaced' | 'cluster') =>
   z
@@ -20,88 +32,6 @@ const secretKeySelector = (scope: 'namespaced' | 'cluster') =>
     })
     .meta({ description: 'A key of a Secret.' });
 
-const httpEndpoint = z
-  .object({
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).meta({ description: 'HTTP method.' }),
-    path: z.string().min(1).max(1024).meta({
-      description:
-        'Path relative to spec.url. Placeholders: {serviceAccount}, {tokenName}, {tokenId}, each URL-encoded.',
-    }),
-    body: z.string().max(8192).optional().meta({
-      description:
-        'JSON body template. Placeholders: {{ .serviceAccount }}, {{ .tokenName }}, {{ .lifetimeSeconds }}, {{ .readOnly }}, {{ .scopes }} (JSON-encoded).',
-    }),
-  })
-  .meta({ description: 'One call of a generic REST credentials API.' });
-
-const iometeConfig = z
-  .object({
-    domain: z.string().min(1).max(253).optional().meta({
-      description:
-        'IOMETE domain. Set: the domain-level endpoints (/api/v1/domains/{domain}/auth/...), which need access_token.manage or MANAGE_ACCESS_TOKEN. Unset: the admin-level endpoints (/api/v1/auth/...), which need an admin role.',
-    }),
-  })
-  .meta({ description: 'Settings of the iomete (and reference) provider.' });
-
-const rillConfig = z
-  .object({
-    org: z.string().min(1).max(253).meta({ description: 'Rill organization.' }),
-    mode: z.enum(['serviceToken', 'ephemeral']).default('serviceToken').meta({
-      description:
-        'serviceToken: long-lived rill_svc_ tokens of a service (POST /v1/orgs/{org}/services/{service}/tokens), revocable. ephemeral: short-lived JWTs from POST /v1/orgs/{org}/projects/{project}/credentials, mint-only.',
-    }),
-    project: z
-      .string()
-      .min(1)
-      .max(253)
-      .optional()
-      .meta({ description: 'Rill project; required when mode is ephemeral.' }),
-  })
-  .meta({
-    description: 'Settings of the rill provider.',
-    'x-kubernetes-validations': [
-      {
-        rule: "self.mode != 'ephemeral' || has(self.project)",
-        message: 'rill.project is required when rill.mode is ephemeral',
-      },
-    ],
-  });
-
-const augmentConfig = z
-  .object({
-    tenantURL: z.string().url().max(2048).meta({
-      description: 'Tenant URL shown in the Augment service account settings; written into session.json.',
-    }),
-  })
-  .meta({ description: 'Settings of the augment provider.' });
-
-const customerioConfig = z
-  .object({
-    region: z.enum(['us', 'eu']).default('us').meta({ description: 'Customer.io account region.' }),
-  })
-  .meta({ description: 'Settings of the customerio provider.' });
-
-const httpConfig = z
-  .object({
-    issue: httpEndpoint.meta({ description: 'Call that mints a token.' }),
-    revoke: httpEndpoint
-      .optional()
-      .meta({ description: 'Call that revokes a token. Unset: tokens cannot be revoked.' }),
-    lookup: httpEndpoint.optional().meta({
-      description: 'Call that reads one token by name (200 = exists, 404 = gone). Enables crash recovery by name.',
-    }),
-    valuePointer: z.string().max(256).default('/token').meta({
-      description: 'JSON pointer (RFC 6901) to the token value in the issue response.',
-    }),
-    idPointer: z.string().max(256).default('/id').meta({
-      description: 'JSON pointer to the token id in the issue response; used to revoke it later.',
-    }),
-    expiresAtPointer: z.string().max(256).optional().meta({
-      description: 'JSON pointer to the expiry (RFC 3339 string or epoch seconds) in the issue response.',
-    }),
-  })
-  .meta({ description: 'Settings of the generic http provider.' });
-
 const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
   type: z.enum(PROVIDER_TYPES).meta({
     description:
@@ -113,7 +43,8 @@ const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
     .regex(/^https?:\/\/[^\s]+$/)
     .optional()
     .meta({
-      description: 'Base URL of the credentials API. Required by every type except augment.',
+      description:
+        'Base URL of the credentials API. Required except for augment (no API), customerio (derived from customerio.region) and rill (default https://api.rilldata.com).',
     }),
   auth: z
     .object({
@@ -124,11 +55,13 @@ const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
     })
     .optional()
     .meta({ description: 'The management credential tokensync uses to mint and revoke.' }),
-  iomete: iometeConfig.optional(),
-  rill: rillConfig.optional(),
-  augment: augmentConfig.optional(),
-  customerio: customerioConfig.optional(),
-  http: httpConfig.optional(),
+  // One block per type, schemas declared in ./providers/<type>.ts; only the block of spec.type may be set.
+  reference: blocks.reference.optional(),
+  iomete: blocks.iomete.optional(),
+  rill: blocks.rill.optional(),
+  augment: blocks.augment.optional(),
+  customerio: blocks.customerio.optional(),
+  http: blocks.http.optional(),
   caBundle: z.string().max(65536).optional().meta({
     description: 'PEM CA certificates that verify the credentials API. Unset: the system trust store.',
   }),
@@ -154,14 +87,22 @@ const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
   timeout: duration('Timeout of one upstream request. Default 10s.').optional(),
 });
 
+const quoted = (types: readonly string[]) => `[${types.map((t) => `'${t}'`).join(', ')}]`;
+
 const typeRules = [
-  { rule: "self.type == 'augment' || has(self.url)", message: 'spec.url is required for this provider type' },
   {
-    rule: "self.type != 'augment' || has(self.augment)",
-    message: 'spec.augment.tenantURL is required when type is augment',
+    rule: `self.type in ${quoted(URL_OPTIONAL_TYPES)} || has(self.url)`,
+    message: 'spec.url is required for this provider type',
   },
-  { rule: "self.type != 'rill' || has(self.rill)", message: 'spec.rill is required when type is rill' },
-  { rule: "self.type != 'http' || has(self.http)", message: 'spec.http is required when type is http' },
+  ...BLOCK_REQUIRED_TYPES.map((type) => ({
+    rule: `self.type != '${type}' || has(self.${type})`,
+    message: `spec.${type === 'augment' ? 'augment.tenantURL' : type} is required when type is ${type}`,
+  })),
+  // A block of another type would be silently ignored: refuse it, so a typo in spec.type cannot go unnoticed.
+  ...PROVIDER_TYPES.map((type) => ({
+    rule: `!has(self.${type}) || self.type == '${type}'`,
+    message: `spec.${type} is only allowed when type is ${type}`,
+  })),
   { rule: 'has(self.auth)', message: 'spec.auth.secretRef is required: it names the management credential' },
   {
     rule: "!has(self.url) || self.url.startsWith('https://') || (has(self.allowInsecureHttp) && self.allowInsecureHttp)",

@@ -103,7 +103,7 @@ export const serviceAccountTokenSpecSchema = z
           .optional()
           .meta({
             description:
-              'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .tenantURL }}, {{ .scopes }}; filters: | json, | base64. Default: {"token": "{{ .token }}"}. Changing the template rotates the token, since values are never stored to re-render.',
+              'Secret data keys and their templates. Variables: {{ .token }}, {{ .tokenId }}, {{ .expiresAt }}, {{ .serviceAccount }}, {{ .scopes }}, and per provider type {{ .tenantURL }} (augment), {{ .runtimeHost }} and {{ .instanceId }} (rill ephemeral), {{ .region }} and {{ .apiURL }} (customerio); filters: | json, | base64. Default: {"token": "{{ .token }}"}. Changing the template rotates the token, since values are never stored to re-render.',
             maxProperties: 64,
             // Structural schemas cannot constrain map keys (propertyNames is dropped), so the API server checks them
             // with CEL: a bad key is refused at apply time instead of failing every Secret write.

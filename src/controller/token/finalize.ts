@@ -1,5 +1,6 @@
 import { EventReason, FINALIZER, Reason } from '../../api/v1alpha1/index.ts';
-import { isPassthroughTokenId, secretNameOf } from '../naming.ts';
+import { isPassthroughTokenId } from '../../providers/passthrough.ts';
+import { secretNameOf } from '../naming.ts';
 import { recordFailure } from './failure.ts';
 import { openJournal } from './journal.ts';
 import { IN_FLIGHT_WINDOW_MS, revokeLeftover } from './recover.ts';

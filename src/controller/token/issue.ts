@@ -1,11 +1,12 @@
 import { EventReason, FINALIZER, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
 import type { ObservedSecret, SecretManifest } from '../../kube/secrets.ts';
 import { ProviderError } from '../../providers/errors.ts';
+import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import { SecretValue } from '../../providers/secret-value.ts';
 import type { IssuedToken } from '../../providers/types.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
-import { isPassthroughTokenId, passthroughTokenId, upstreamTokenName } from '../naming.ts';
+import { upstreamTokenName } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
@@ -99,10 +100,6 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
     return recordFailure(round, error, EventReason.IssueFailed);
   }
   round.deps.metrics?.mints.inc({ provider: r.providerKey, result: 'success' });
-  if (client.capabilities.mode === 'passthrough') {
-    // The user's credential is the token: identify it by a fingerprint so replacing it is noticed.
-    issued = { ...issued, id: passthroughTokenId(r.credentialFingerprint) };
-  }
 
   const manifest = buildSecret(round.sat, issued, revision, round.now);
   let written: ObservedSecret;

@@ -6,9 +6,9 @@ import {
   type ServiceAccountToken,
   type ServiceAccountTokenStatus,
 } from '../../api/v1alpha1/index.ts';
+import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import { getCondition, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
-import { isPassthroughTokenId } from '../naming.ts';
 import { renewBeforeExceedsLifetime, SHORT_LIFETIME_RENEW_FRACTION } from '../schedule.ts';
 import type { Violation } from './policies/checks.ts';
 import type { Problem, Round } from './round.ts';

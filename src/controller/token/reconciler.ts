@@ -5,7 +5,8 @@ import {
   type ServiceAccountToken,
   serviceAccountTokenSpecSchema,
 } from '../../api/v1alpha1/index.ts';
-import { isPassthroughTokenId, passthroughTokenId, secretNameOf } from '../naming.ts';
+import { isPassthroughTokenId } from '../../providers/passthrough.ts';
+import { secretNameOf } from '../naming.ts';
 import { earliest, type ReconcileResult } from '../result.ts';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../template.ts';
 import type { TokenDeps } from './deps.ts';
@@ -188,7 +189,7 @@ export function matchesRecordedHash(secret: { dataHash?: string; legacyDataHash?
 async function currentPassthroughId(round: Round): Promise<string | undefined> {
   if (!isPassthroughTokenId(round.status.tokenId)) return undefined;
   const r = await round.resolve();
-  return r.ok ? passthroughTokenId(r.credentialFingerprint) : undefined;
+  return r.ok ? r.client.passthrough?.tokenId : undefined;
 }
 
 /**

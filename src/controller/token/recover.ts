@@ -1,8 +1,8 @@
 import { EventReason, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
+import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import type { ProviderClient } from '../../providers/types.ts';
 import { rfc3339 } from '../conditions.ts';
-import { isPassthroughTokenId } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';

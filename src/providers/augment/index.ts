@@ -1,13 +1,16 @@
+import { augmentConfigSchema } from '../../api/v1alpha1/providers/augment.ts';
 import { permanent, unsupported } from '../errors.ts';
+import { passthroughTokenId } from '../passthrough.ts';
+import { refuseUndocumented } from '../request-fields.ts';
 import { SecretValue } from '../secret-value.ts';
-import { fingerprint } from '../token-utils.ts';
 import type {
+  CheckResult,
   IssuedToken,
   IssueRequest,
+  ModuleConfig,
   ProviderCapabilities,
   ProviderClient,
-  ProviderFactory,
-  ResolvedProviderConfig,
+  ProviderModule,
   TokenInfo,
 } from '../types.ts';
 import { sessionTemplateData } from './passthrough.ts';
@@ -18,30 +21,35 @@ export const AUGMENT_CAPABILITIES: ProviderCapabilities = {
   lookupByName: false,
   list: false,
   expiry: 'never',
+  // session.json documents scopes (["read","write"]); Augment has no read-only flag or attributes.
+  accepts: { readOnly: false, scopes: true, attributes: [] },
 };
 
 export class AugmentProvider implements ProviderClient {
   readonly type = 'augment' as const;
   readonly capabilities = AUGMENT_CAPABILITIES;
+  readonly passthrough: { readonly tokenId: string };
   readonly #credential: SecretValue;
   readonly #tenantURL: string;
 
-  constructor(config: ResolvedProviderConfig) {
-    if (!config.augment?.tenantURL) throw permanent('augment: spec.augment.tenantURL is required');
+  constructor(config: ModuleConfig<'augment'>) {
     this.#credential = config.credential;
-    this.#tenantURL = config.augment.tenantURL;
+    this.#tenantURL = config.settings.tenantURL;
+    this.passthrough = { tokenId: passthroughTokenId(config.credential.reveal()) };
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
     signal?.throwIfAborted();
+    refuseUndocumented('augment', this.capabilities.accepts, request, 'Augment API tokens carry only session scopes');
     const value = this.#credential.reveal();
     if (value.trim().length === 0) throw permanent('augment issue: the referenced Secret key is empty');
-    return {
-      id: fingerprint(value),
+    const issued: IssuedToken = {
+      id: this.passthrough.tokenId,
       name: request.name,
       value: new SecretValue(value),
       templateData: sessionTemplateData(this.#tenantURL, request.scopes),
     };
+    return issued;
   }
 
   async revoke(): Promise<void> {
@@ -57,7 +65,7 @@ export class AugmentProvider implements ProviderClient {
   }
 
   /** No API to call: the credential must be present and the tenant URL https. */
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal): Promise<CheckResult | undefined> {
     signal?.throwIfAborted();
     if (this.#credential.reveal().trim().length === 0)
       throw permanent('augment check: the referenced Secret key is empty');
@@ -68,7 +76,14 @@ export class AugmentProvider implements ProviderClient {
       throw permanent('augment check: augment.tenantURL is not a valid URL');
     }
     if (url.protocol !== 'https:') throw permanent('augment check: augment.tenantURL must be https://');
+    return { message: 'credential present and tenantURL valid (Augment has no API to check against)' };
   }
 }
 
-export const createAugmentProvider: ProviderFactory = (config) => new AugmentProvider(config);
+export const augmentProvider: ProviderModule<'augment'> = {
+  type: 'augment',
+  configSchema: augmentConfigSchema,
+  templateVariables: ['tenantURL', 'scopes'],
+  capabilities: () => AUGMENT_CAPABILITIES,
+  create: (config) => new AugmentProvider(config),
+};

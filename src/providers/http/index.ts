@@ -1,17 +1,25 @@
 import { z } from 'zod';
+import {
+  type HttpConfig,
+  type HttpCredential,
+  type HttpEndpoint,
+  httpConfigSchema,
+} from '../../api/v1alpha1/providers/http.ts';
+import { realClock } from '../../clock.ts';
 import { conflict, malformed, ProviderError, permanent, unsupported } from '../errors.ts';
+import { refuseUndocumented } from '../request-fields.ts';
 import { SecretValue } from '../secret-value.ts';
 import { parseExpiry } from '../token-utils.ts';
 import { HttpTransport } from '../transport/transport.ts';
 import type {
-  HttpEndpoint,
+  CheckResult,
   IssuedToken,
   IssueRequest,
+  ModuleConfig,
   ProviderCapabilities,
   ProviderClient,
   ProviderDeps,
-  ProviderFactory,
-  ResolvedProviderConfig,
+  ProviderModule,
   TokenInfo,
   TokenRef,
 } from '../types.ts';
@@ -20,12 +28,48 @@ import { renderJsonTemplate, TemplateError, type TemplateValues, templateVariabl
 
 /**
  * Generic REST credentials API (type: http), driven entirely by spec.http. The management credential is sent as
- * `Authorization: Bearer <credential>`. Paths take {serviceAccount}, {tokenName}, {tokenId} (URL-encoded); bodies
- * are JSON templates (see template.ts). The issue response is read through RFC 6901 pointers.
+ * `Authorization: Bearer <credential>` unless spec.http.credential says otherwise (another header, another prefix
+ * or none, or HTTP Basic). Paths take {serviceAccount}, {tokenName}, {tokenId} (URL-encoded); bodies are JSON
+ * templates (see template.ts). The issue response is read through RFC 6901 pointers.
  */
-export const GENERIC_HTTP_WIRE = {
-  authHeaders: (credential: string): Record<string, string> => ({ authorization: `Bearer ${credential}` }),
-} as const;
+
+/** Headers the transport sets itself or that would change how the request is framed: never the credential's. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'accept',
+]);
+
+/** The header(s) carrying the credential, as spec.http.credential describes (validated when the client is built). */
+export function credentialHeaders(credential: string, options: HttpCredential | undefined): Record<string, string> {
+  if (options?.basic) {
+    const pair = options.basic.username === undefined ? credential : `${options.basic.username}:${credential}`;
+    return { authorization: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` };
+  }
+  const header = (options?.header ?? 'Authorization').toLowerCase();
+  const prefix = options?.prefix ?? (header === 'authorization' ? 'Bearer ' : '');
+  return { [header]: `${prefix}${credential}` };
+}
+
+function validateCredentialOptions(options: HttpCredential | undefined, credential: string): void {
+  if (options?.basic && (options.header !== undefined || options.prefix !== undefined)) {
+    throw permanent('http: spec.http.credential.basic cannot be combined with header or prefix');
+  }
+  if (options?.header && RESERVED_HEADERS.has(options.header.toLowerCase())) {
+    throw permanent(`http: spec.http.credential.header "${options.header}" is reserved; name the header the API reads`);
+  }
+  if (/[\r\n\0]/.test(credential)) {
+    throw permanent('http: the management credential contains a line break; it cannot be sent in a header');
+  }
+  if (options?.basic && options.basic.username === undefined && !credential.includes(':')) {
+    throw permanent(
+      'http: spec.http.credential.basic has no username, so the credential must hold "username:password"',
+    );
+  }
+}
 
 const PATH_PLACEHOLDER = /\{(serviceAccount|tokenName|tokenId)\}|\{([^}]*)\}/g;
 const anyJson = z.unknown();
@@ -52,24 +96,39 @@ function validatePath(path: string): void {
   }
 }
 
+/** What the configured calls can do; the issue body decides which request fields reach the API. */
+export function httpCapabilities(settings: HttpConfig): ProviderCapabilities {
+  const used = settings.issue.body === undefined ? new Set<string>() : templateVariables(settings.issue.body);
+  return {
+    mode: 'mint',
+    revoke: settings.revoke !== undefined,
+    lookupByName: settings.lookup !== undefined,
+    list: false,
+    expiry: settings.expiresAtPointer !== undefined || used.has('lifetimeSeconds') ? 'optional' : 'never',
+    // A readOnly or scopes the issue body does not send would be silently dropped: refused instead.
+    accepts: { readOnly: used.has('readOnly'), scopes: used.has('scopes'), attributes: [] },
+  };
+}
+
 export class GenericHttpProvider implements ProviderClient {
   readonly type = 'http' as const;
   readonly capabilities: ProviderCapabilities;
-  readonly #config: NonNullable<ResolvedProviderConfig['http']>;
+  readonly #config: HttpConfig;
   readonly #transport: HttpTransport;
-  readonly #credential: SecretValue;
+  readonly #headers: Record<string, string>;
   readonly #now: () => number;
   readonly #issueUsesLifetime: boolean;
 
-  constructor(config: ResolvedProviderConfig, deps: ProviderDeps) {
+  constructor(config: ModuleConfig<'http'>, deps: ProviderDeps) {
     if (!config.url) throw permanent('http: spec.url is required');
-    if (!config.http) throw permanent('http: spec.http is required');
-    this.#config = config.http;
+    const settings = config.settings;
+    this.#config = settings;
+    validateCredentialOptions(settings.credential, config.credential.reveal());
     // Validate the whole configuration up front: a bad template is a Ready=False provider, not a failed issue.
     const endpoints: [string, HttpEndpoint | undefined][] = [
-      ['issue', config.http.issue],
-      ['revoke', config.http.revoke],
-      ['lookup', config.http.lookup],
+      ['issue', settings.issue],
+      ['revoke', settings.revoke],
+      ['lookup', settings.lookup],
     ];
     for (const [label, endpoint] of endpoints) {
       if (!endpoint) continue;
@@ -89,9 +148,9 @@ export class GenericHttpProvider implements ProviderClient {
       }
     }
     for (const [label, pointer] of [
-      ['valuePointer', config.http.valuePointer],
-      ['idPointer', config.http.idPointer],
-      ['expiresAtPointer', config.http.expiresAtPointer],
+      ['valuePointer', settings.valuePointer],
+      ['idPointer', settings.idPointer],
+      ['expiresAtPointer', settings.expiresAtPointer],
     ] as const) {
       if (pointer === undefined) continue;
       try {
@@ -101,17 +160,11 @@ export class GenericHttpProvider implements ProviderClient {
       }
     }
     this.#issueUsesLifetime =
-      config.http.issue.body !== undefined && templateVariables(config.http.issue.body).has('lifetimeSeconds');
-    this.capabilities = {
-      mode: 'mint',
-      revoke: config.http.revoke !== undefined,
-      lookupByName: config.http.lookup !== undefined,
-      list: false,
-      expiry: config.http.expiresAtPointer !== undefined || this.#issueUsesLifetime ? 'optional' : 'never',
-    };
+      settings.issue.body !== undefined && templateVariables(settings.issue.body).has('lifetimeSeconds');
+    this.capabilities = httpCapabilities(settings);
     this.#transport = HttpTransport.forConfig('http', config, deps);
-    this.#credential = config.credential;
-    this.#now = deps.now ?? Date.now;
+    this.#headers = credentialHeaders(config.credential.reveal(), settings.credential);
+    this.#now = deps.now ?? realClock.now;
   }
 
   async #call(
@@ -135,7 +188,7 @@ export class GenericHttpProvider implements ProviderClient {
       operation,
       method: endpoint.method,
       path,
-      headers: GENERIC_HTTP_WIRE.authHeaders(this.#credential.reveal()),
+      headers: this.#headers,
       json,
       ...(parse ? { schema: anyJson } : {}),
       signal,
@@ -144,6 +197,7 @@ export class GenericHttpProvider implements ProviderClient {
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    refuseUndocumented('http', this.capabilities.accepts, request, 'the issue body template sends only what it names');
     const issuedAt = this.#now();
     let document: unknown;
     try {
@@ -254,7 +308,7 @@ export class GenericHttpProvider implements ProviderClient {
    * With a lookup endpoint: look up a name that never exists (404 or 200 both prove access). Without: GET the base
    * URL; any answer except 401/403, 429, 5xx or a network failure counts as reachable.
    */
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal): Promise<CheckResult | undefined> {
     try {
       if (this.#config.lookup) {
         await this.lookup({ name: 'tokensync-healthcheck', serviceAccount: 'tokensync-healthcheck' }, signal);
@@ -263,7 +317,7 @@ export class GenericHttpProvider implements ProviderClient {
           operation: 'check',
           method: 'GET',
           path: '/',
-          headers: GENERIC_HTTP_WIRE.authHeaders(this.#credential.reveal()),
+          headers: this.#headers,
           signal,
         });
       }
@@ -271,9 +325,10 @@ export class GenericHttpProvider implements ProviderClient {
       if (!ProviderError.is(error)) throw error;
       const status = error.statusCode;
       if ((error.code === 'NotFound' || error.code === 'Permanent') && status !== 401 && status !== 403 && status)
-        return;
+        return undefined;
       throw error;
     }
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -291,4 +346,10 @@ function templateValues(request: IssueRequest): TemplateValues {
   };
 }
 
-export const createGenericHttpProvider: ProviderFactory = (config, deps) => new GenericHttpProvider(config, deps);
+export const httpProvider: ProviderModule<'http'> = {
+  type: 'http',
+  configSchema: httpConfigSchema,
+  templateVariables: [],
+  capabilities: httpCapabilities,
+  create: (config, deps) => new GenericHttpProvider(config, deps),
+};

@@ -8,24 +8,24 @@ import { type HttpTransport, seg } from '../transport/transport.ts';
  * Raw client of IOMETE's service-account token API (and of the bundled reference server, which speaks the same
  * shape). Everything about the wire that the IOMETE documentation does not spell out lives in one `IometeWire`
  * object per adapter, so a correction is a one-line change (see docs/providers.md, "Unconfirmed wire details").
+ * Documented: POST/GET {base}/tokens, PATCH/DELETE {base}/tokens/{name}, a token's name, expiry, status and maxRps.
  */
 
 export interface IometeWire {
   /** Header(s) carrying the management credential. */
   authHeaders(credential: string): Record<string, string>;
-  /** JSON field names of the create body and the token objects. */
+  /** JSON field names of the create and update bodies and of the token objects. */
   fields: {
     name: string;
     token: string;
     expiresAt: string;
-    readOnly: string;
-    scopes: string;
     maxRps: string;
     status: string;
-    description: string;
   };
   /** Status values (case-insensitive) that mean the token works. A token without status is active. */
   activeStatuses: readonly string[];
+  /** The status value PATCH sets to suspend a token. */
+  suspendedStatus: string;
   /** Whether GET {base}/tokens/{name} exists; otherwise lookup searches the list. */
   getByName: boolean;
 }
@@ -41,11 +41,11 @@ export interface IometeToken {
 export interface CreateTokenInput {
   serviceAccount: string;
   name: string;
+  /** Omitted from the body when undefined (no expiry). */
   expiresAt: Date | undefined;
-  readOnly: boolean;
-  scopes: string[];
   maxRps: number | undefined;
-  description: string;
+  /** Fields beyond IOMETE's documented ones, sent as is (the reference server's readOnly, scopes, description). */
+  extra?: Record<string, unknown>;
 }
 
 /** Token lists come as a bare array; tolerate `{items|tokens|data: [...]}` envelopes too. */
@@ -115,14 +115,10 @@ export class IometeApi {
 
   async createToken(input: CreateTokenInput, signal?: AbortSignal): Promise<IometeToken> {
     const f = this.#wire.fields;
-    const body: Record<string, unknown> = {
-      [f.name]: input.name,
-      [f.expiresAt]: input.expiresAt ? input.expiresAt.toISOString() : null,
-      [f.readOnly]: input.readOnly,
-      [f.scopes]: input.scopes,
-      [f.description]: input.description,
-    };
+    const body: Record<string, unknown> = { [f.name]: input.name };
+    if (input.expiresAt) body[f.expiresAt] = input.expiresAt.toISOString();
     if (input.maxRps !== undefined) body[f.maxRps] = input.maxRps;
+    Object.assign(body, input.extra);
     try {
       const { data } = await this.#transport.call({
         operation: 'issue',
@@ -180,6 +176,23 @@ export class IometeApi {
       return this.#toToken(data);
     } catch (error) {
       if (ProviderError.is(error) && error.code === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Suspends a token (PATCH status); the token stays listed, inactive. Idempotent: 404 means already gone. */
+  async suspendToken(serviceAccount: string, name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#transport.call({
+        operation: 'revoke',
+        method: 'PATCH',
+        path: `${this.base(serviceAccount)}/tokens/${seg(name)}`,
+        headers: this.#headers(),
+        json: { [this.#wire.fields.status]: this.#wire.suspendedStatus },
+        signal,
+      });
+    } catch (error) {
+      if (ProviderError.is(error) && error.code === 'NotFound') return;
       throw error;
     }
   }

@@ -1,15 +1,19 @@
-import type { ProviderType } from '../../api/v1alpha1/provider.ts';
+import { iometeConfigSchema } from '../../api/v1alpha1/providers/iomete.ts';
+import { realClock } from '../../clock.ts';
 import { ProviderError, permanent } from '../errors.ts';
+import { refuseUndocumented } from '../request-fields.ts';
 import { SecretValue } from '../secret-value.ts';
 import { HttpTransport } from '../transport/transport.ts';
 import type {
+  AcceptedRequestFields,
+  CheckResult,
+  CommonProviderConfig,
   IssuedToken,
   IssueRequest,
   ProviderCapabilities,
   ProviderClient,
   ProviderDeps,
-  ProviderFactory,
-  ResolvedProviderConfig,
+  ProviderModule,
   TokenInfo,
   TokenRef,
 } from '../types.ts';
@@ -17,92 +21,109 @@ import { IometeApi, type IometeToken, type IometeWire, requireServiceAccount } f
 
 /**
  * IOMETE service-account tokens. Confirmed by the IOMETE docs: the admin and domain base paths, POST/GET
- * {base}/tokens, DELETE {base}/tokens/{name} (tokens are addressed by name), maxRps, a token status (suspend),
- * and the 403 "same group" rule. NOT confirmed (isolated here, see docs/providers.md): the auth header name,
- * the JSON field names, the status values, GET {base}/tokens/{name} (not documented: lookup searches the list).
+ * {base}/tokens, PATCH (status, maxRps) and DELETE {base}/tokens/{name} (tokens are addressed by name), a token's
+ * name, expiry, status (suspend) and maxRps, and the 403 "same group" rule. NOT confirmed (isolated here, see
+ * docs/providers.md): the auth header name, the JSON field names, the status values, GET {base}/tokens/{name}
+ * (not documented: lookup searches the list).
  */
 export const IOMETE_WIRE: IometeWire = {
   authHeaders: (credential) => ({ 'X-API-Token': credential }),
-  fields: {
-    name: 'name',
-    token: 'token',
-    expiresAt: 'expiresAt',
-    readOnly: 'readOnly',
-    scopes: 'scopes',
-    maxRps: 'maxRps',
-    status: 'status',
-    description: 'description',
-  },
+  fields: { name: 'name', token: 'token', expiresAt: 'expiresAt', maxRps: 'maxRps', status: 'status' },
   activeStatuses: ['ACTIVE', 'ENABLED'],
+  suspendedStatus: 'SUSPENDED',
   getByName: false,
 };
 
 /** Service account whose token list `check()` reads: it only has to exist or not, never to hold tokens. */
 export const HEALTHCHECK_SERVICE_ACCOUNT = 'tokensync-healthcheck';
 
-export const IOMETE_CAPABILITIES: ProviderCapabilities = {
+/** IOMETE documents a token's name, expiry, status and maxRps: of a ServiceAccountToken only attributes.maxRps. */
+export const IOMETE_ACCEPTS: AcceptedRequestFields = { readOnly: false, scopes: false, attributes: ['maxRps'] };
+
+/** Name-addressed tokens with optional expiry: what iomete and reference share. */
+export const iometeLikeCapabilities = (accepts: AcceptedRequestFields): ProviderCapabilities => ({
   mode: 'mint',
   revoke: true,
   lookupByName: true,
   list: true,
   expiry: 'optional',
-};
+  accepts,
+});
+
+export const IOMETE_CAPABILITIES = iometeLikeCapabilities(IOMETE_ACCEPTS);
+
+/** Settings shared by iomete and reference (spec.iomete / spec.reference). */
+export interface IometeLikeSettings {
+  domain?: string | undefined;
+  revocation: 'Delete' | 'Suspend';
+  maxRps?: number | undefined;
+}
 
 export interface IometeLikeOptions {
-  type: ProviderType;
+  type: 'iomete' | 'reference';
   wire: IometeWire;
-  /** Reachability + authentication probe. */
+  /** The module's capabilities (its `accepts` decides which request fields are refused). */
+  capabilities: ProviderCapabilities;
+  /** What the vendor documents, for the message refusing other fields. */
+  documented: string;
+  /** Body fields beyond IOMETE's documented ones (the reference server only). */
+  extraCreateFields?: (request: IssueRequest) => Record<string, unknown>;
+  /** Reachability + authentication probe; costs the vendor nothing (reads only). */
   check: (api: IometeApi, signal?: AbortSignal) => Promise<void>;
 }
 
-/** The description IOMETE shows next to the token: who minted it and for which resource. */
-export const tokenDescription = (owner: IssueRequest['owner']): string =>
-  `tokensync ${owner.namespace}/${owner.name} uid=${owner.uid}`;
-
-function parseMaxRps(provider: string, raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
+function parseMaxRps(provider: string, raw: string | undefined, fallback: number | undefined): number | undefined {
+  if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw permanent(`${provider} issue: attributes.maxRps must be a positive number`);
+  if (!Number.isInteger(value) || value < 1) {
+    throw permanent(`${provider} issue: attributes.maxRps must be a positive whole number of requests per second`);
   }
   return value;
 }
 
 export class IometeLikeProvider implements ProviderClient {
-  readonly type: ProviderType;
-  readonly capabilities = IOMETE_CAPABILITIES;
+  readonly type: 'iomete' | 'reference';
+  readonly capabilities: ProviderCapabilities;
   readonly #api: IometeApi;
   readonly #transport: HttpTransport;
   readonly #now: () => number;
-  readonly #check: IometeLikeOptions['check'];
+  readonly #options: IometeLikeOptions;
+  readonly #settings: IometeLikeSettings;
 
-  constructor(config: ResolvedProviderConfig, deps: ProviderDeps, options: IometeLikeOptions) {
+  constructor(
+    config: CommonProviderConfig,
+    settings: IometeLikeSettings,
+    deps: ProviderDeps,
+    options: IometeLikeOptions,
+  ) {
     this.type = options.type;
+    this.capabilities = options.capabilities;
     if (!config.url) throw permanent(`${options.type}: spec.url is required`);
-    this.#transport = HttpTransport.forConfig(options.type, config, deps);
+    this.#transport = HttpTransport.forConfig(options.type, { ...config, type: options.type }, deps);
     this.#api = new IometeApi({
       transport: this.#transport,
       wire: options.wire,
       credential: config.credential,
-      domain: config.iomete?.domain,
+      domain: settings.domain,
     });
-    this.#now = deps.now ?? Date.now;
-    this.#check = options.check;
+    this.#now = deps.now ?? realClock.now;
+    this.#options = options;
+    this.#settings = settings;
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    refuseUndocumented(this.type, this.capabilities.accepts, request, this.#options.documented);
     const sa = requireServiceAccount(this.type, 'issue', request.serviceAccount);
+    const issuedAt = this.#now();
     const requestedExpiry =
-      request.lifetimeSeconds === undefined ? undefined : new Date(this.#now() + request.lifetimeSeconds * 1000);
+      request.lifetimeSeconds === undefined ? undefined : new Date(issuedAt + request.lifetimeSeconds * 1000);
     const created = await this.#api.createToken(
       {
         serviceAccount: sa,
         name: request.name,
         expiresAt: requestedExpiry,
-        readOnly: request.readOnly,
-        scopes: request.scopes,
-        maxRps: parseMaxRps(this.type, request.attributes['maxRps']),
-        description: tokenDescription(request.owner),
+        maxRps: parseMaxRps(this.type, request.attributes['maxRps'], this.#settings.maxRps),
+        ...(this.#options.extraCreateFields ? { extra: this.#options.extraCreateFields(request) } : {}),
       },
       signal,
     );
@@ -116,9 +137,12 @@ export class IometeLikeProvider implements ProviderClient {
     return issued;
   }
 
+  /** Delete, or with revocation: Suspend a PATCH to the suspended status; an unknown token is already gone. */
   async revoke(ref: TokenRef, signal?: AbortSignal): Promise<void> {
     const sa = requireServiceAccount(this.type, 'revoke', ref.serviceAccount);
-    await this.#api.deleteToken(sa, ref.name ?? ref.id, signal);
+    const name = ref.name ?? ref.id;
+    if (this.#settings.revocation === 'Suspend') await this.#api.suspendToken(sa, name, signal);
+    else await this.#api.deleteToken(sa, name, signal);
   }
 
   async lookup(ref: { name: string; serviceAccount?: string }, signal?: AbortSignal): Promise<TokenInfo | undefined> {
@@ -145,8 +169,9 @@ export class IometeLikeProvider implements ProviderClient {
     }
   }
 
-  async check(signal?: AbortSignal): Promise<void> {
-    await this.#check(this.#api, signal);
+  async check(signal?: AbortSignal): Promise<CheckResult | undefined> {
+    await this.#options.check(this.#api, signal);
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -176,5 +201,17 @@ export async function listProbe(api: IometeApi, signal?: AbortSignal): Promise<v
   }
 }
 
-export const createIometeProvider: ProviderFactory = (config, deps) =>
-  new IometeLikeProvider(config, deps, { type: 'iomete', wire: IOMETE_WIRE, check: listProbe });
+export const iometeProvider: ProviderModule<'iomete'> = {
+  type: 'iomete',
+  configSchema: iometeConfigSchema,
+  templateVariables: [],
+  capabilities: () => IOMETE_CAPABILITIES,
+  create: (config, deps) =>
+    new IometeLikeProvider(config, config.settings, deps, {
+      type: 'iomete',
+      wire: IOMETE_WIRE,
+      capabilities: IOMETE_CAPABILITIES,
+      documented: 'IOMETE documents a token name, expiry, status and attributes.maxRps',
+      check: listProbe,
+    }),
+};

@@ -5,9 +5,11 @@ import { type HttpTransport, seg } from '../transport/transport.ts';
 
 /**
  * Raw client of Rill's admin API (the REST gateway of rill.admin.v1). Field spellings: the gateway emits
- * lowerCamelCase JSON by default, Rill's docs show snake_case: both are accepted, see RILL_WIRE.
+ * lowerCamelCase JSON by default, Rill's docs show snake_case: both are accepted.
  */
 export const RILL_WIRE = {
+  /** Rill Cloud, the host Rill's docs use (https://api.rilldata.com/v1/...); spec.url overrides it. */
+  defaultUrl: 'https://api.rilldata.com',
   authHeaders: (credential: string): Record<string, string> => ({ authorization: `Bearer ${credential}` }),
   issueServiceToken: (org: string, service: string) => `/v1/orgs/${seg(org)}/services/${seg(service)}/tokens`,
   listServiceTokens: (org: string, service: string) => `/v1/orgs/${seg(org)}/services/${seg(service)}/tokens`,
@@ -25,34 +27,51 @@ const listSchema = z.looseObject({
     .array(
       z.looseObject({
         id: z.string().min(1),
+        prefix: z.string().nullable().optional(),
         expiresOn: z.string().nullable().optional(),
         expires_on: z.string().nullable().optional(),
       }),
     )
-    .optional()
-    .default([]),
+    .nullable()
+    .optional(),
 });
 
+const text = z.string().min(1);
+const seconds = z.union([z.number(), z.string()]);
 const ephemeralSchema = z
   .looseObject({
-    access_token: z.string().min(1).optional(),
-    accessToken: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
-    ttl_seconds: z.union([z.number(), z.string()]).optional(),
-    ttlSeconds: z.union([z.number(), z.string()]).optional(),
-    ttl: z.union([z.number(), z.string()]).optional(),
+    access_token: text.optional(),
+    accessToken: text.optional(),
+    token: text.optional(),
+    ttl_seconds: seconds.optional(),
+    ttlSeconds: seconds.optional(),
+    ttl: seconds.optional(),
     expires_on: z.string().optional(),
     expiresOn: z.string().optional(),
+    runtime_host: z.string().optional(),
+    runtimeHost: z.string().optional(),
+    instance_id: z.string().optional(),
+    instanceId: z.string().optional(),
   })
   .refine((v) => (v.access_token ?? v.accessToken ?? v.token) !== undefined, {
     message: 'no access_token',
     path: ['access_token'],
   });
 
+export interface ServiceTokenEntry {
+  id: string;
+  /** The first characters of the token value, as Rill lists them; undefined when the API omits it. */
+  prefix: string | undefined;
+  expiresOn: string | undefined;
+}
+
 export interface EphemeralCredentials {
   token: string;
   ttlSeconds: number | undefined;
   expiresOn: string | undefined;
+  /** Where the workload sends its queries with this JWT, and which runtime instance serves the project. */
+  runtimeHost: string | undefined;
+  instanceId: string | undefined;
 }
 
 export class RillApi {
@@ -81,23 +100,34 @@ export class RillApi {
     return data.token;
   }
 
+  /** The service's tokens; an unknown service (404) has none. */
   async listServiceTokens(
     org: string,
     service: string,
     signal?: AbortSignal,
-  ): Promise<{ id: string; expiresOn: string | undefined }[]> {
-    const { data } = await this.#transport.call({
-      operation: 'list',
-      method: 'GET',
-      path: RILL_WIRE.listServiceTokens(org, service),
-      headers: this.#headers(),
-      schema: listSchema,
-      signal,
-    });
-    return data.tokens.map((t) => ({ id: t.id, expiresOn: t.expiresOn ?? t.expires_on ?? undefined }));
+    operation = 'list',
+  ): Promise<ServiceTokenEntry[]> {
+    try {
+      const { data } = await this.#transport.call({
+        operation,
+        method: 'GET',
+        path: RILL_WIRE.listServiceTokens(org, service),
+        headers: this.#headers(),
+        schema: listSchema,
+        signal,
+      });
+      return (data.tokens ?? []).map((t) => ({
+        id: t.id,
+        prefix: t.prefix ?? undefined,
+        expiresOn: t.expiresOn ?? t.expires_on ?? undefined,
+      }));
+    } catch (error) {
+      if (ProviderError.is(error) && error.code === 'NotFound') return [];
+      throw error;
+    }
   }
 
-  /** Idempotent: 404 means already revoked. */
+  /** DELETE by id; a 404 resolves too (the caller confirms with the list either way). */
   async revokeServiceToken(id: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.#transport.call({
@@ -130,10 +160,14 @@ export class RillApi {
     });
     const ttl = data.ttl_seconds ?? data.ttlSeconds ?? data.ttl;
     const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
+    const runtimeHost = data.runtime_host ?? data.runtimeHost;
+    const instanceId = data.instance_id ?? data.instanceId;
     return {
       token: (data.access_token ?? data.accessToken ?? data.token)!,
       ttlSeconds: ttlSeconds !== undefined && Number.isFinite(ttlSeconds) && ttlSeconds > 0 ? ttlSeconds : undefined,
       expiresOn: data.expires_on ?? data.expiresOn,
+      runtimeHost: runtimeHost || undefined,
+      instanceId: instanceId || undefined,
     };
   }
 
@@ -142,36 +176,14 @@ export class RillApi {
   }
 }
 
+/** `rill_svc_…` → the part after the type marker, which a listed prefix may be given without. */
+const payloadOf = (value: string): string => value.replace(/^rill_[a-z]{3}_/, '');
+
 /**
- * ASSUMPTION (from Rill's open-source admin/pkg/authtoken): a token string is `rill_<type>_<base62 payload>`
- * where the payload is a big-endian integer of 40 bytes — the token's 16-byte UUID followed by its 24-byte
- * secret — written with Go's big.Int.Text(62) alphabet (0-9, a-z, A-Z) and left-padded with zeros when shorter.
- * The UUID is the id DELETE /v1/services/tokens/{id} expects. Returns undefined when the value does not decode.
+ * Whether a listed prefix is consistent with this token value: its start, with or without the `rill_xxx_` type
+ * marker. An absent or empty prefix says nothing and matches nothing.
  */
-const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-export function decodeRillTokenId(token: string): string | undefined {
-  const match = /^rill_(svc|usr|dpl|mgc)_([0-9A-Za-z]+)$/.exec(token);
-  if (!match) return undefined;
-  let n = 0n;
-  for (const char of match[2]!) {
-    const digit = BASE62.indexOf(char);
-    if (digit < 0) return undefined;
-    n = n * 62n + BigInt(digit);
-  }
-  if (n >> 320n !== 0n) return undefined; // more than 40 bytes
-  const hex = n.toString(16).padStart(80, '0').slice(0, 32);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Inverse of decodeRillTokenId, for tests and the benchmark: builds a token string from a UUID and a secret. */
-export function encodeRillToken(type: 'svc' | 'usr', uuid: string, secret: Uint8Array): string {
-  const hex = uuid.replace(/-/g, '') + Buffer.from(secret).toString('hex');
-  let n = BigInt(`0x${hex}`);
-  let out = '';
-  while (n > 0n) {
-    out = BASE62[Number(n % 62n)] + out;
-    n /= 62n;
-  }
-  return `rill_${type}_${out || '0'}`;
+export function prefixMatches(value: string, prefix: string | undefined): boolean {
+  if (!prefix) return false;
+  return value.startsWith(prefix) || payloadOf(value).startsWith(payloadOf(prefix));
 }

@@ -1,25 +1,30 @@
-import { malformed, permanent, unsupported } from '../errors.ts';
+import { type RillConfig, rillConfigSchema } from '../../api/v1alpha1/providers/rill.ts';
+import { realClock } from '../../clock.ts';
+import { malformed, permanent, transient, unsupported } from '../errors.ts';
+import { refuseUndocumented } from '../request-fields.ts';
 import { SecretValue } from '../secret-value.ts';
 import { decodeJwtClaims, fingerprint, jwtExpiry, parseExpiry } from '../token-utils.ts';
 import { HttpTransport } from '../transport/transport.ts';
 import type {
+  CheckResult,
   IssuedToken,
   IssueRequest,
+  ModuleConfig,
   ProviderCapabilities,
   ProviderClient,
   ProviderDeps,
-  ProviderFactory,
-  ResolvedProviderConfig,
+  ProviderModule,
   TokenInfo,
   TokenRef,
 } from '../types.ts';
-import { decodeRillTokenId, RILL_WIRE, RillApi } from './client.ts';
+import { prefixMatches, RILL_WIRE, RillApi, type ServiceTokenEntry } from './client.ts';
 
 /**
  * Rill. serviceToken mode: long-lived rill_svc_ tokens of a service (request.serviceAccount = service name),
- * revocable by id (decoded from the token value), never expiring, without names upstream (so no lookup by name:
- * crash recovery lists the service's tokens and revokes ids no Secret holds). ephemeral mode: short-lived JWTs
- * for a project, mint-only.
+ * never expiring, without names upstream (no lookup by name). The id of a new token is confirmed with the
+ * service's token list (new id whose listed prefix matches the value), never derived from the value; revoke
+ * confirms with the list that the token is gone. ephemeral mode: short-lived JWTs for a project, mint-only, with
+ * the runtime host and instance id the workload needs offered to Secret templates.
  */
 
 export const RILL_SERVICE_TOKEN_CAPABILITIES: ProviderCapabilities = {
@@ -28,6 +33,8 @@ export const RILL_SERVICE_TOKEN_CAPABILITIES: ProviderCapabilities = {
   lookupByName: false,
   list: true,
   expiry: 'never',
+  // Rill's token issue call takes no parameters: roles and attributes belong to the service (rill service create).
+  accepts: { readOnly: false, scopes: false, attributes: [] },
 };
 
 export const RILL_EPHEMERAL_CAPABILITIES: ProviderCapabilities = {
@@ -36,7 +43,12 @@ export const RILL_EPHEMERAL_CAPABILITIES: ProviderCapabilities = {
   lookupByName: false,
   list: false,
   expiry: 'always',
+  // Documented: arbitrary user attributes for security policies, or just the user's email.
+  accepts: { readOnly: false, scopes: false, attributes: 'any' },
 };
+
+const capabilitiesOf = (settings: RillConfig) =>
+  settings.mode === 'ephemeral' ? RILL_EPHEMERAL_CAPABILITIES : RILL_SERVICE_TOKEN_CAPABILITIES;
 
 export class RillProvider implements ProviderClient {
   readonly type = 'rill' as const;
@@ -44,22 +56,21 @@ export class RillProvider implements ProviderClient {
   readonly #api: RillApi;
   readonly #transport: HttpTransport;
   readonly #org: string;
-  readonly #mode: 'serviceToken' | 'ephemeral';
+  readonly #mode: RillConfig['mode'];
   readonly #project: string | undefined;
   readonly #now: () => number;
 
-  constructor(config: ResolvedProviderConfig, deps: ProviderDeps) {
-    if (!config.url) throw permanent('rill: spec.url is required');
-    if (!config.rill) throw permanent('rill: spec.rill is required');
-    this.#org = config.rill.org;
-    this.#mode = config.rill.mode;
-    this.#project = config.rill.project;
+  constructor(config: ModuleConfig<'rill'>, deps: ProviderDeps) {
+    const { settings } = config;
+    this.#org = settings.org;
+    this.#mode = settings.mode;
+    this.#project = settings.project;
     if (this.#mode === 'ephemeral' && !this.#project)
       throw permanent('rill: rill.project is required in ephemeral mode');
-    this.capabilities = this.#mode === 'ephemeral' ? RILL_EPHEMERAL_CAPABILITIES : RILL_SERVICE_TOKEN_CAPABILITIES;
-    this.#transport = HttpTransport.forConfig('rill', config, deps);
+    this.capabilities = capabilitiesOf(settings);
+    this.#transport = HttpTransport.forConfig('rill', { ...config, url: config.url ?? RILL_WIRE.defaultUrl }, deps);
     this.#api = new RillApi(this.#transport, config.credential);
-    this.#now = deps.now ?? Date.now;
+    this.#now = deps.now ?? realClock.now;
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
@@ -67,20 +78,36 @@ export class RillProvider implements ProviderClient {
   }
 
   async #issueService(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    refuseUndocumented('rill', this.capabilities.accepts, request, 'a service token takes no parameters');
     const service = request.serviceAccount;
     if (!service) throw permanent('rill issue: spec.serviceAccount (the Rill service name) is required');
-    const token = await this.#api.issueServiceToken(this.#org, service, signal);
-    const id = decodeRillTokenId(token);
-    if (!id) {
-      // The token exists upstream but cannot be revoked by id: say so, so an admin can delete it in Rill.
-      throw malformed(
-        `rill issue: the issued token for service "${service}" is not a rill_svc_ token whose id can be decoded; it could not be tracked, delete it in Rill (rill service token list)`,
+    // The ids listed before the mint tell the new token apart from the service's others.
+    const before = new Set((await this.#api.listServiceTokens(this.#org, service, signal)).map((t) => t.id));
+    const value = await this.#api.issueServiceToken(this.#org, service, signal);
+    const untracked = `it is live in Rill and tokensync cannot revoke it: revoke it there (rill service token list --service ${service})`;
+    let after: ServiceTokenEntry[];
+    try {
+      after = await this.#api.listServiceTokens(this.#org, service, signal);
+    } catch (error) {
+      throw transient(
+        `rill issue: a token was issued for service "${service}" but its id could not be confirmed; ${untracked}`,
+        {
+          cause: error,
+        },
       );
     }
-    return { id, name: request.name, value: new SecretValue(token) };
+    const id = confirmNewTokenId(value, before, after);
+    if (!id) {
+      throw malformed(
+        `rill issue: the token issued for service "${service}" matches no single new entry of the service's token list (by id and prefix); ${untracked}`,
+      );
+    }
+    const issued: IssuedToken = { id, name: request.name, value: new SecretValue(value) };
+    return issued;
   }
 
   async #issueEphemeral(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    refuseUndocumented('rill', this.capabilities.accepts, request, 'ephemeral credentials take attributes only');
     const body: Record<string, unknown> = {};
     const { email, ...others } = request.attributes;
     if (Object.keys(others).length > 0) body['attributes'] = request.attributes;
@@ -101,14 +128,30 @@ export class RillProvider implements ProviderClient {
       value: new SecretValue(creds.token),
     };
     if (expiresAt) issued.expiresAt = expiresAt;
+    const templateData: Record<string, string> = {};
+    if (creds.runtimeHost) templateData['runtimeHost'] = creds.runtimeHost;
+    if (creds.instanceId) templateData['instanceId'] = creds.instanceId;
+    if (Object.keys(templateData).length > 0) issued.templateData = templateData;
     return issued;
   }
 
+  /**
+   * Lists the service first: a token it no longer shows is gone and gets no second DELETE. After the DELETE the
+   * list must no longer show it, whatever the DELETE answered (a 404 for a token still listed is not success).
+   */
   async revoke(ref: TokenRef, signal?: AbortSignal): Promise<void> {
     if (this.#mode === 'ephemeral') {
       throw unsupported('rill revoke: ephemeral credentials cannot be revoked; they expire on their own');
     }
+    const service = ref.serviceAccount;
+    if (!service) throw permanent(`rill revoke: the service name is required to confirm that token ${ref.id} is gone`);
+    const listed = await this.#api.listServiceTokens(this.#org, service, signal);
+    if (!listed.some((t) => t.id === ref.id)) return;
     await this.#api.revokeServiceToken(ref.id, signal);
+    const remaining = await this.#api.listServiceTokens(this.#org, service, signal);
+    if (remaining.some((t) => t.id === ref.id)) {
+      throw transient(`rill revoke: token ${ref.id} is still listed for service "${service}" after DELETE`);
+    }
   }
 
   /** Rill tokens have no name upstream: nothing to find by name. */
@@ -129,10 +172,11 @@ export class RillProvider implements ProviderClient {
     });
   }
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal): Promise<CheckResult | undefined> {
     const path =
       this.#mode === 'ephemeral' ? RILL_WIRE.project(this.#org, this.#project!) : RILL_WIRE.organization(this.#org);
     await this.#api.get(path, signal);
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -140,4 +184,27 @@ export class RillProvider implements ProviderClient {
   }
 }
 
-export const createRillProvider: ProviderFactory = (config, deps) => new RillProvider(config, deps);
+/**
+ * The id of a freshly issued token: the one entry listed after the mint and not before, whose prefix (when Rill
+ * lists one) is the start of the value. undefined when no single entry qualifies.
+ */
+export function confirmNewTokenId(
+  value: string,
+  before: ReadonlySet<string>,
+  after: readonly ServiceTokenEntry[],
+): string | undefined {
+  const fresh = after.filter((t) => !before.has(t.id));
+  const consistent = fresh.filter((t) => t.prefix === undefined || t.prefix === '' || prefixMatches(value, t.prefix));
+  if (consistent.length === 1) return consistent[0]!.id;
+  // Several new tokens (another mint on the same service at the same time): only a matching prefix decides.
+  const byPrefix = consistent.filter((t) => prefixMatches(value, t.prefix));
+  return byPrefix.length === 1 ? byPrefix[0]!.id : undefined;
+}
+
+export const rillProvider: ProviderModule<'rill'> = {
+  type: 'rill',
+  configSchema: rillConfigSchema,
+  templateVariables: ['runtimeHost', 'instanceId'],
+  capabilities: capabilitiesOf,
+  create: (config, deps) => new RillProvider(config, deps),
+};

@@ -61,11 +61,12 @@ const client = (type: 'reference' | 'iomete', domain?: string): ProviderClient =
     ...(domain ? { iomete: { domain } } : {}),
   });
 
-const request = (name: string): IssueRequest => ({
+/** Read-only tokens are the reference server's own extension: IOMETE documents no such flag. */
+const request = (name: string, readOnly = true): IssueRequest => ({
   serviceAccount: 'sa-process',
   name,
   lifetimeSeconds: 3600,
-  readOnly: true,
+  readOnly,
   scopes: [],
   attributes: {},
   owner: { namespace: 'ns', name: 'owner', uid: 'uid-1' },
@@ -94,9 +95,10 @@ describe('reference credentials API as a process', () => {
     const c = client(type, domain);
     await c.check();
     const name = `${type}-${domain ?? 'admin'}-r1`;
-    const issued = await c.issue(request(name));
+    const readOnly = type === 'reference';
+    const issued = await c.issue(request(name, readOnly));
     expect(issued.name).toBe(name);
-    expect(await introspect(issued.value.reveal())).toMatchObject({ active: true, readOnly: true });
+    expect(await introspect(issued.value.reveal())).toMatchObject({ active: true, readOnly });
     expect(await c.lookup({ name, serviceAccount: 'sa-process' })).toMatchObject({ name, active: true });
     await c.revoke({ id: issued.id, name, serviceAccount: 'sa-process' });
     await c.revoke({ id: issued.id, name, serviceAccount: 'sa-process' }); // 404 counts as done

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAugmentProvider } from '../../../src/providers/augment/index.ts';
 import { renderSessionJson } from '../../../src/providers/augment/passthrough.ts';
+import { createProviderClient } from '../../../src/providers/registry.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import { config, issueRequest, providerError } from './helpers.ts';
 
@@ -14,7 +14,7 @@ const augConfig = config({
 
 describe('augment adapter (passthrough)', () => {
   it('passes the credential through with tenantURL and JSON scopes for session.json', async () => {
-    const client = createAugmentProvider(augConfig, {});
+    const client = createProviderClient(augConfig, {});
     const issued = await client.issue(issueRequest({ scopes: [] }));
     expect(issued.value.reveal()).toBe(VALUE);
     expect(issued.expiresAt).toBeUndefined();
@@ -29,20 +29,32 @@ describe('augment adapter (passthrough)', () => {
   });
 
   it('uses the requested scopes when given', async () => {
-    const issued = await createAugmentProvider(augConfig, {}).issue(issueRequest({ scopes: ['read'] }));
+    const issued = await createProviderClient(augConfig, {}).issue(issueRequest({ scopes: ['read'] }));
     expect(issued.templateData?.['scopes']).toBe('["read"]');
   });
 
-  it('the id is a non-reversible fingerprint that does not contain the value', async () => {
-    const issued = await createAugmentProvider(augConfig, {}).issue(issueRequest());
-    expect(issued.id).toMatch(/^sha256:[0-9a-f]{16}$/);
-    expect(VALUE).not.toContain(issued.id.slice(7));
-    const again = await createAugmentProvider(augConfig, {}).issue(issueRequest());
+  it('the id is a non-reversible fingerprint of the credential, the one client.passthrough announces', async () => {
+    const client = createProviderClient(augConfig, {});
+    const issued = await client.issue(issueRequest());
+    expect(issued.id).toMatch(/^passthrough:sha256:[0-9a-f]{16}$/);
+    expect(VALUE).not.toContain(issued.id.slice('passthrough:sha256:'.length));
+    expect(client.passthrough).toEqual({ tokenId: issued.id });
+    const again = await createProviderClient(augConfig, {}).issue(issueRequest());
     expect(again.id).toBe(issued.id);
+    const replaced = createProviderClient({ ...augConfig, credential: new SecretValue(`${VALUE}x`) }, {});
+    expect(replaced.passthrough?.tokenId).not.toBe(issued.id);
+  });
+
+  it('grants no expiry whatever lifetime is asked (Augment API tokens do not expire) and refuses readOnly', async () => {
+    const client = createProviderClient(augConfig, {});
+    const issued = await client.issue(issueRequest({ lifetimeSeconds: 3600 }));
+    expect(issued.expiresAt).toBeUndefined(); // the token never expires: LifetimeHonored says so
+    const error = await providerError(client.issue(issueRequest({ readOnly: true })));
+    expect(error.message).toContain('spec.readOnly is not supported by augment');
   });
 
   it('revoke is Unsupported (manual), lookup undefined, capabilities passthrough/never', async () => {
-    const client = createAugmentProvider(augConfig, {});
+    const client = createProviderClient(augConfig, {});
     const error = await providerError(client.revoke({ id: 'x' }));
     expect(error.code).toBe('Unsupported');
     expect(error.message).toMatch(/manually/);
@@ -53,19 +65,21 @@ describe('augment adapter (passthrough)', () => {
       lookupByName: false,
       list: false,
       expiry: 'never',
+      accepts: { readOnly: false, scopes: true, attributes: [] },
     });
   });
 
   it('check fails on an empty credential or a non-https tenant URL, without leaking the value', async () => {
-    await expect(createAugmentProvider(augConfig, {}).check()).resolves.toBeUndefined();
-    const empty = createAugmentProvider({ ...augConfig, credential: new SecretValue('  ') }, {});
+    expect((await createProviderClient(augConfig, {}).check())?.message).toContain('no API');
+    const empty = createProviderClient({ ...augConfig, credential: new SecretValue('  ') }, {});
     expect((await providerError(empty.check())).code).toBe('Permanent');
-    const http = createAugmentProvider({ ...augConfig, augment: { tenantURL: 'http://tenant' } }, {});
+    const http = createProviderClient({ ...augConfig, augment: { tenantURL: 'http://tenant' } }, {});
     const error = await providerError(http.check());
     expect(error.message).not.toContain(VALUE);
   });
 
   it('requires augment.tenantURL', () => {
-    expect(() => createAugmentProvider({ ...augConfig, augment: undefined }, {})).toThrow(/tenantURL/);
+    const { augment: _augment, ...bare } = augConfig;
+    expect(() => createProviderClient(bare, {})).toThrow(/spec\.augment\.tenantURL/);
   });
 });

@@ -1,4 +1,4 @@
-import type { MockAgent } from 'undici';
+import type { Interceptable, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IssueRequest, ProviderClient, ResolvedProviderConfig, TokenRef } from '../../../src/providers/types.ts';
 import {
@@ -29,9 +29,11 @@ export interface HttpContract {
     request?: IssueRequest;
     /** Builds a body that passes JSON but fails the schema. */
     invalidBody: Record<string, unknown>;
+    /** Calls the adapter makes around the issue call (Rill lists the service's tokens), answered as the docs say. */
+    supporting?: (pool: Interceptable) => void;
   };
   /** Absent: the adapter cannot revoke, revoke must throw Unsupported. */
-  revoke?: { method: Method; path: string; ref: TokenRef };
+  revoke?: { method: Method; path: string; ref: TokenRef; supporting?: (pool: Interceptable) => void };
 }
 
 /**
@@ -47,7 +49,12 @@ export function describeHttpContract(c: HttpContract): void {
     const req = c.issue.request ?? issueRequest();
     const MGMT = config(c.config).credential.reveal();
     const pool = () => agent.get(ORIGIN);
-    const interceptIssue = () => pool().intercept({ method: c.issue.method, path: c.issue.path });
+    const interceptIssue = () => {
+      c.issue.supporting?.(pool());
+      return pool().intercept({ method: c.issue.method, path: c.issue.path });
+    };
+    /** The issue call itself, whatever supporting calls the adapter made around it. */
+    const issueCalls = () => d.seen.filter((e) => e.operation === 'issue');
 
     beforeEach(() => {
       agent = mockAgent();
@@ -66,7 +73,7 @@ export function describeHttpContract(c: HttpContract): void {
       expect(String(issued.value)).toBe('[REDACTED]');
       expect(JSON.stringify(issued)).not.toContain(c.issue.tokenValue);
       expect(issued.id).not.toContain(c.issue.tokenValue);
-      expect(d.seen).toEqual([{ operation: 'issue', statusCode: c.issue.status }]);
+      expect(issueCalls()).toEqual([{ operation: 'issue', statusCode: c.issue.status }]);
     });
 
     it('401 is Permanent, carries the vendor message and never the management credential', async () => {
@@ -120,7 +127,7 @@ export function describeHttpContract(c: HttpContract): void {
       interceptIssue().replyWithError(new Error('ECONNRESET simulated'));
       const error = await providerError(client.issue(req));
       expect(error.code).toBe('Transient');
-      expect(d.seen).toEqual([{ operation: 'issue', statusCode: 'error' }]);
+      expect(issueCalls()).toEqual([{ operation: 'issue', statusCode: 'error' }]);
     });
 
     it('a response slower than timeoutMs is a Transient timeout', async () => {
@@ -180,18 +187,22 @@ export function describeHttpContract(c: HttpContract): void {
 
     const revoke = c.revoke;
     if (revoke) {
+      const interceptRevoke = () => {
+        revoke.supporting?.(pool());
+        return pool().intercept({ method: revoke.method, path: revoke.path });
+      };
       it('revoke succeeds on 2xx', async () => {
-        pool().intercept({ method: revoke.method, path: revoke.path }).reply(204);
+        interceptRevoke().reply(204);
         await expect(client.revoke(revoke.ref)).resolves.toBeUndefined();
       });
 
       it('revoke of a token already gone (404) succeeds', async () => {
-        pool().intercept({ method: revoke.method, path: revoke.path }).reply(404, { message: 'not found' });
+        interceptRevoke().reply(404, { message: 'not found' });
         await expect(client.revoke(revoke.ref)).resolves.toBeUndefined();
       });
 
       it('revoke on 5xx is Transient', async () => {
-        pool().intercept({ method: revoke.method, path: revoke.path }).reply(500, {});
+        interceptRevoke().reply(500, {});
         expect((await providerError(client.revoke(revoke.ref))).code).toBe('Transient');
       });
     } else {

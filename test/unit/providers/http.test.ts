@@ -1,8 +1,11 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGenericHttpProvider, renderPath } from '../../../src/providers/http/index.ts';
+import type { HttpConfig } from '../../../src/api/v1alpha1/providers/http.ts';
+import { renderPath } from '../../../src/providers/http/index.ts';
 import { parsePointer, resolvePointer } from '../../../src/providers/http/json-pointer.ts';
 import { renderJsonTemplate, TemplateError } from '../../../src/providers/http/template.ts';
+import { createProviderClient } from '../../../src/providers/registry.ts';
+import { SecretValue } from '../../../src/providers/secret-value.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../../../src/providers/types.ts';
 import { describeHttpContract } from './contract.ts';
 import { config, deps, issueRequest, MGMT_KEY, mockAgent, ORIGIN, providerError } from './helpers.ts';
@@ -25,7 +28,7 @@ const httpConfig = config({ type: 'http', http: httpSpec });
 describeHttpContract({
   label: 'http',
   config: httpConfig,
-  make: (c, d) => createGenericHttpProvider(c, d),
+  make: (c, d) => createProviderClient(c, d),
   issue: {
     method: 'POST',
     path: '/accounts/etl-bot/keys',
@@ -44,7 +47,7 @@ describe('generic http adapter', () => {
   beforeEach(() => {
     agent = mockAgent();
     d = deps(agent);
-    client = createGenericHttpProvider(httpConfig, d);
+    client = createProviderClient(httpConfig, d);
   });
   afterEach(async () => {
     agent.assertNoPendingInterceptors();
@@ -112,8 +115,9 @@ describe('generic http adapter', () => {
       lookupByName: true,
       list: false,
       expiry: 'optional',
+      accepts: { readOnly: true, scopes: true, attributes: [] },
     });
-    const bare = createGenericHttpProvider(
+    const bare = createProviderClient(
       config({
         type: 'http',
         http: { issue: { method: 'POST', path: '/t' }, valuePointer: '/token', idPointer: '/id' },
@@ -124,7 +128,7 @@ describe('generic http adapter', () => {
   });
 
   it('without a revoke endpoint revoke is Unsupported', async () => {
-    const bare = createGenericHttpProvider(
+    const bare = createProviderClient(
       config({
         type: 'http',
         http: { issue: { method: 'POST', path: '/t' }, valuePointer: '/token', idPointer: '/id' },
@@ -136,7 +140,7 @@ describe('generic http adapter', () => {
 
   it('rejects bad templates, placeholders and pointers when the provider is built', () => {
     const make = (http: Partial<NonNullable<ResolvedProviderConfig['http']>>) => () =>
-      createGenericHttpProvider(config({ type: 'http', http: { ...httpSpec, ...http } }), d);
+      createProviderClient(config({ type: 'http', http: { ...httpSpec, ...http } }), d);
     expect(make({ issue: { method: 'POST', path: '/t', body: '{"a": {{ .password }}}' } })).toThrow(
       /unknown placeholder/,
     );
@@ -145,12 +149,104 @@ describe('generic http adapter', () => {
     expect(make({ valuePointer: 'token' })).toThrow(/JSON pointer/);
   });
 
+  it('refuses a readOnly or scopes the issue body does not send, and any attribute, before calling', async () => {
+    const bare = createProviderClient(
+      config({ type: 'http', http: { issue: { method: 'POST', path: '/t', body: '{"name": {{ .tokenName }}}' } } }),
+      d,
+    );
+    const error = await providerError(bare.issue(issueRequest({ readOnly: true, scopes: ['a'] })));
+    expect(error.code).toBe('Permanent');
+    expect(error.message).toContain('spec.readOnly, spec.scopes are not supported by http');
+    const attributes = await providerError(client.issue(issueRequest({ attributes: { tier: 'gold' } })));
+    expect(attributes.message).toContain('spec.attributes.tier');
+    expect(d.seen).toEqual([]);
+  });
+
+  it('reports no expiry when the issue body does not send a lifetime and no expiry comes back', async () => {
+    const bare = createProviderClient(
+      config({ type: 'http', http: { issue: { method: 'POST', path: '/t' }, valuePointer: '/token' } }),
+      d,
+    );
+    agent.get(ORIGIN).intercept({ method: 'POST', path: '/t' }).reply(201, { token: TOKEN, id: 'k' });
+    const issued = await bare.issue(issueRequest({ scopes: [], lifetimeSeconds: 600 }));
+    expect(issued.expiresAt).toBeUndefined();
+    expect(issued.id).toBe('k');
+  });
+
   it('check uses the lookup endpoint: 404 is healthy, 401 is not', async () => {
     const path = '/accounts/tokensync-healthcheck/keys/by-name/tokensync-healthcheck';
     agent.get(ORIGIN).intercept({ method: 'GET', path }).reply(404, {});
     await client.check();
     agent.get(ORIGIN).intercept({ method: 'GET', path }).reply(401, {});
     expect((await providerError(client.check())).statusCode).toBe(401);
+  });
+});
+
+describe('generic http: how the management credential is sent', () => {
+  let agent: MockAgent;
+  beforeEach(() => {
+    agent = mockAgent();
+  });
+  afterEach(async () => {
+    agent.assertNoPendingInterceptors();
+    await agent.close();
+  });
+  const headersOf = async (credential: HttpConfig['credential'], secret = MGMT_KEY) => {
+    const client = createProviderClient(
+      config({
+        type: 'http',
+        credential: new SecretValue(secret),
+        http: { issue: { method: 'POST', path: '/t' }, ...(credential ? { credential } : {}) },
+      }),
+      deps(agent),
+    );
+    let headers: Record<string, string> = {};
+    agent
+      .get(ORIGIN)
+      .intercept({ method: 'POST', path: '/t' })
+      .reply((opts) => {
+        headers = opts.headers as Record<string, string>;
+        return { statusCode: 201, data: { token: TOKEN, id: 'k' } };
+      });
+    await client.issue(issueRequest({ scopes: [] }));
+    return headers;
+  };
+
+  it('defaults to Authorization: Bearer', async () => {
+    expect((await headersOf(undefined))['authorization']).toBe(`Bearer ${MGMT_KEY}`);
+  });
+
+  it('a named header carries the bare credential (X-API-Token style), or with a prefix', async () => {
+    const bare = await headersOf({ header: 'X-API-Token' });
+    expect(bare['x-api-token']).toBe(MGMT_KEY);
+    expect(bare['authorization']).toBeUndefined();
+    expect((await headersOf({ header: 'Authorization', prefix: 'Token ' }))['authorization']).toBe(`Token ${MGMT_KEY}`);
+    expect((await headersOf({ prefix: '' }))['authorization']).toBe(MGMT_KEY);
+  });
+
+  it('basic auth: the credential is the password of the given user, or holds user:password', async () => {
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    expect((await headersOf({ basic: { username: 'tokensync' } }))['authorization']).toBe(basic('tokensync', MGMT_KEY));
+    expect((await headersOf({ basic: {} }, 'svc:pa:ss'))['authorization']).toBe(basic('svc', 'pa:ss'));
+  });
+
+  it('refuses reserved headers, basic mixed with header/prefix, and a basic credential without a user', () => {
+    const make =
+      (credential: HttpConfig['credential'], secret = MGMT_KEY) =>
+      () =>
+        createProviderClient(
+          config({
+            type: 'http',
+            credential: new SecretValue(secret),
+            http: { issue: { method: 'POST', path: '/t' }, ...(credential ? { credential } : {}) },
+          }),
+          deps(agent),
+        );
+    expect(make({ header: 'Content-Type' })).toThrow(/reserved/);
+    expect(make({ basic: { username: 'u' }, header: 'X-Key' })).toThrow(/cannot be combined/);
+    expect(make({ basic: {} }, 'no-colon-here')).toThrow(/username:password/);
+    expect(make({ header: 'bad header' })).toThrow(/spec\.http\.credential\.header/);
+    expect(make({ prefix: 'Bearer\r\nX-Evil: 1 ' })).toThrow(/spec\.http\.credential\.prefix/);
   });
 });
 

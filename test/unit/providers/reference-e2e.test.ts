@@ -63,12 +63,16 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
     await expect(client.check()).resolves.toBeUndefined();
   });
 
+  // IOMETE documents no read-only flag and no scopes: only the reference adapter sends them.
+  const readOnly = type === 'reference';
+  const scopes = type === 'reference' ? ['read'] : [];
+
   it('mint → the value authenticates → lookup/list see it → same name conflicts → revoke → gone', async () => {
-    const request = issueRequest({ serviceAccount: sa, name: 'tok-a', lifetimeSeconds: 3600, readOnly: true });
+    const request = issueRequest({ serviceAccount: sa, name: 'tok-a', lifetimeSeconds: 3600, readOnly, scopes });
     const issued = await client.issue(request);
     expect(issued.id).toBe('tok-a');
     expect(issued.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
-    expect(await introspect(issued.value.reveal())).toMatchObject({ active: true, name: 'tok-a', readOnly: true });
+    expect(await introspect(issued.value.reveal())).toMatchObject({ active: true, name: 'tok-a', readOnly });
 
     expect(await client.lookup({ name: 'tok-a', serviceAccount: sa })).toMatchObject({ id: 'tok-a', active: true });
     expect((await client.list(sa)).map((t) => t.name)).toContain('tok-a');
@@ -87,9 +91,15 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
     await client.revoke({ id: again.id, serviceAccount: sa });
   });
 
-  it('tokens without a lifetime never expire; maxRps and the owner description reach the server', async () => {
+  it('tokens without a lifetime never expire; maxRps (and for reference the owner description) reach the server', async () => {
     const issued = await client.issue(
-      issueRequest({ serviceAccount: sa, name: 'tok-b', lifetimeSeconds: undefined, attributes: { maxRps: '3' } }),
+      issueRequest({
+        serviceAccount: sa,
+        name: 'tok-b',
+        lifetimeSeconds: undefined,
+        scopes,
+        attributes: { maxRps: '3' },
+      }),
     );
     expect(issued.expiresAt).toBeUndefined();
     const base =
@@ -99,10 +109,22 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
     const res = await fetch(`${api.url}${base}/tokens/tok-b`, { headers: { authorization: `Bearer ${api.adminKey}` } });
     expect(await res.json()).toMatchObject({
       maxRps: 3,
-      description: 'tokensync team-a/etl uid=uid-123',
+      description: type === 'reference' ? 'tokensync team-a/etl uid=uid-123' : null,
       expiresAt: null,
     });
     await client.revoke({ id: issued.id, serviceAccount: sa });
+  });
+
+  it('revocation: Suspend leaves the token listed but inactive, and the value stops working', async () => {
+    const settings = { ...((extra as { iomete?: object }).iomete ?? {}), revocation: 'Suspend' as const };
+    const suspending = createProviderClient(providerConfig(type, { ...extra, [type]: settings }), {});
+    const issued = await suspending.issue(issueRequest({ serviceAccount: sa, name: 'tok-s', scopes }));
+    await suspending.revoke({ id: issued.id, name: issued.name, serviceAccount: sa });
+    expect((await introspect(issued.value.reveal())).active).toBe(false);
+    expect(await suspending.lookup({ name: 'tok-s', serviceAccount: sa })).toMatchObject({ active: false });
+    await suspending.revoke({ id: issued.id, name: issued.name, serviceAccount: sa }); // again: still fine
+    await client.revoke({ id: issued.id, serviceAccount: sa });
+    await suspending.close?.();
   });
 
   it('lookup and list in an unknown service account find nothing', async () => {
@@ -115,7 +137,7 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
       providerConfig(type, { ...extra, credential: new SecretValue('wrong_key_0123456789abcdef') }),
       {},
     );
-    const error = await providerError(bad.issue(issueRequest({ serviceAccount: sa, name: 'tok-c' })));
+    const error = await providerError(bad.issue(issueRequest({ serviceAccount: sa, name: 'tok-c', scopes })));
     expect(error.code).toBe('Permanent');
     expect(error.statusCode).toBe(401);
     expectNoLeak(error, 'wrong_key_0123456789abcdef', api.adminKey);

@@ -1,9 +1,9 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReferenceProvider } from '../../../src/providers/reference/index.ts';
+import { createProviderClient } from '../../../src/providers/registry.ts';
 import type { ProviderClient } from '../../../src/providers/types.ts';
 import { describeHttpContract } from './contract.ts';
-import { config, deps, MGMT_KEY, mockAgent, ORIGIN, providerError } from './helpers.ts';
+import { config, deps, issueRequest, MGMT_KEY, mockAgent, ORIGIN, providerError } from './helpers.ts';
 
 const TOKEN = 'rsa_tok_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg';
 const BASE = '/api/v1/auth/service-accounts/etl-bot';
@@ -22,7 +22,7 @@ const created = {
 describeHttpContract({
   label: 'reference',
   config: { type: 'reference' },
-  make: (c, d) => createReferenceProvider(c, d),
+  make: (c, d) => createProviderClient(c, d),
   issue: {
     method: 'POST',
     path: `${BASE}/tokens`,
@@ -43,7 +43,7 @@ describe('reference adapter', () => {
   let client: ProviderClient;
   beforeEach(() => {
     agent = mockAgent();
-    client = createReferenceProvider(config({ type: 'reference' }), deps(agent));
+    client = createProviderClient(config({ type: 'reference' }), deps(agent));
   });
   afterEach(async () => {
     agent.assertNoPendingInterceptors();
@@ -65,6 +65,26 @@ describe('reference adapter', () => {
       active: true,
     });
     expect(auth).toBe(`Bearer ${MGMT_KEY}`);
+  });
+
+  it('sends what the reference server documents beyond IOMETE: readOnly, scopes and an owner description', async () => {
+    let body: Record<string, unknown> = {};
+    agent
+      .get(ORIGIN)
+      .intercept({ method: 'POST', path: `${BASE}/tokens` })
+      .reply((opts) => {
+        body = JSON.parse(String(opts.body));
+        return { statusCode: 201, data: created };
+      });
+    await client.issue(issueRequest({ readOnly: true, attributes: { maxRps: '3' } }));
+    expect(body).toEqual({
+      name: 'ts-ns-tok-1',
+      expiresAt: '2030-01-01T01:00:00.000Z',
+      maxRps: 3,
+      readOnly: true,
+      scopes: ['read'],
+      description: 'tokensync team-a/etl uid=uid-123',
+    });
   });
 
   it('lookup of a missing token (404) is undefined', async () => {
@@ -90,7 +110,7 @@ describe('reference adapter', () => {
   });
 
   it('a base URL with a path prefix is kept', async () => {
-    client = createReferenceProvider(config({ type: 'reference', url: `${ORIGIN}/creds/` }), deps(agent));
+    client = createProviderClient(config({ type: 'reference', url: `${ORIGIN}/creds/` }), deps(agent));
     agent
       .get(ORIGIN)
       .intercept({ method: 'DELETE', path: `/creds${BASE}/tokens/a` })

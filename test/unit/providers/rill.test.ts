@@ -1,68 +1,106 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { MockAgent } from 'undici';
+import type { Interceptable, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeRillTokenId, encodeRillToken } from '../../../src/providers/rill/client.ts';
-import { createRillProvider } from '../../../src/providers/rill/index.ts';
+import { createProviderClient } from '../../../src/providers/registry.ts';
+import { confirmNewTokenId } from '../../../src/providers/rill/index.ts';
 import type { ProviderClient } from '../../../src/providers/types.ts';
 import { describeHttpContract } from './contract.ts';
 import { config, deps, issueRequest, MGMT_KEY, mockAgent, ORIGIN, providerError } from './helpers.ts';
 
 const TOKEN_ID = '3f1e2d4c-5b6a-4798-8a1b-2c3d4e5f6a7b';
-const SVC_TOKEN = encodeRillToken('svc', TOKEN_ID, Buffer.alloc(24, 0xab));
+const OTHER_ID = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+/** Rill prints service tokens as rill_svc_…; the list shows each token's id and the first characters (prefix). */
+const SVC_TOKEN = 'rill_svc_Kx3mQ9vTz2LwP8nR5sYb7cJd4fHg6aEu1oIi0pWq';
+const OTHER_TOKEN = 'rill_svc_Zt8yUe3wQa1sDf5gHj7kLz9xCv2bNm4QpLo6iKuJ';
+const prefixOf = (token: string) => token.slice(0, 15);
+const entry = (id: string, token: string) => ({
+  id,
+  prefix: prefixOf(token),
+  createdOn: '2029-12-31T00:00:00Z',
+  expiresOn: '0001-01-01T00:00:00Z',
+});
 const jwt = (claims: Record<string, unknown>) =>
   `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk`;
 const EPHEMERAL = jwt({ exp: Date.parse('2030-01-01T00:30:00Z') / 1000, jti: 'jwt-id-1', sub: 'user@example.com' });
 
 const serviceConfig = config({ type: 'rill', rill: { org: 'acme', mode: 'serviceToken' } });
 const ephemeralConfig = config({ type: 'rill', rill: { org: 'acme', mode: 'ephemeral', project: 'sales' } });
+const SERVICE_TOKENS = '/v1/orgs/acme/services/etl-bot/tokens';
+/** Service tokens take no readOnly, scopes or attributes: requests carry none. */
+const serviceRequest = (extra: Parameters<typeof issueRequest>[0] = {}) => issueRequest({ scopes: [], ...extra });
+
+/** GET of the service's tokens answering `lists` in turn (the last one from then on). */
+function listReplies(pool: Interceptable, ...lists: Array<Array<ReturnType<typeof entry>>>): void {
+  let call = 0;
+  pool
+    .intercept({ method: 'GET', path: SERVICE_TOKENS })
+    .reply(() => ({ statusCode: 200, data: { tokens: lists[Math.min(call++, lists.length - 1)] } }))
+    .persist();
+}
 
 describeHttpContract({
   label: 'rill',
   config: serviceConfig,
-  make: (c, d) => createRillProvider(c, d),
+  make: (c, d) => createProviderClient(c, d),
   issue: {
     method: 'POST',
-    path: '/v1/orgs/acme/services/etl-bot/tokens',
+    path: SERVICE_TOKENS,
     status: 200,
     body: { token: SVC_TOKEN },
     tokenValue: SVC_TOKEN,
+    request: serviceRequest(),
     invalidBody: { token: '' },
+    supporting: (pool) => listReplies(pool, [], [entry(TOKEN_ID, SVC_TOKEN)]),
   },
-  revoke: { method: 'DELETE', path: `/v1/services/tokens/${TOKEN_ID}`, ref: { id: TOKEN_ID } },
+  revoke: {
+    method: 'DELETE',
+    path: `/v1/services/tokens/${TOKEN_ID}`,
+    ref: { id: TOKEN_ID, serviceAccount: 'etl-bot' },
+    supporting: (pool) => listReplies(pool, [entry(TOKEN_ID, SVC_TOKEN)], []),
+  },
 });
 
 describeHttpContract({
   label: 'rill',
   config: ephemeralConfig,
-  make: (c, d) => createRillProvider(c, d),
+  make: (c, d) => createProviderClient(c, d),
   issue: {
     method: 'POST',
     path: '/v1/orgs/acme/projects/sales/credentials',
     status: 200,
-    body: { access_token: EPHEMERAL, ttl_seconds: 1800 },
+    body: { access_token: EPHEMERAL, ttl_seconds: 1800, runtime_host: 'https://rt.rilldata.com', instance_id: 'i-1' },
     tokenValue: EPHEMERAL,
+    request: issueRequest({ scopes: [] }),
     invalidBody: { ttl_seconds: 1800 },
   },
 });
 
-describe('rill token id decoding (assumption: rill_svc_<base62(uuid ‖ 24-byte secret)>)', () => {
-  it('round-trips random ids', () => {
-    for (let i = 0; i < 50; i++) {
-      const id = randomUUID();
-      expect(decodeRillTokenId(encodeRillToken('svc', id, randomBytes(24)))).toBe(id);
-    }
+describe('rill: the id of a new service token comes from the list, never from the value', () => {
+  const before = new Set([OTHER_ID]);
+  it('is the one new entry whose prefix starts the value', () => {
+    expect(confirmNewTokenId(SVC_TOKEN, before, [entry(OTHER_ID, OTHER_TOKEN), entry(TOKEN_ID, SVC_TOKEN)])).toBe(
+      TOKEN_ID,
+    );
   });
-
-  it('decodes ids with leading zero bytes (short base62 payloads are left-padded)', () => {
-    const id = '00000000-0000-4000-8000-000000000001';
-    expect(decodeRillTokenId(encodeRillToken('svc', id, randomBytes(24)))).toBe(id);
+  it('accepts a prefix listed without the rill_svc_ marker, and an entry without prefix when it is the only new one', () => {
+    expect(confirmNewTokenId(SVC_TOKEN, new Set(), [{ id: TOKEN_ID, prefix: 'Kx3mQ9', expiresOn: undefined }])).toBe(
+      TOKEN_ID,
+    );
+    expect(confirmNewTokenId(SVC_TOKEN, new Set(), [{ id: TOKEN_ID, prefix: undefined, expiresOn: undefined }])).toBe(
+      TOKEN_ID,
+    );
   });
-
-  it('rejects values that are not rill tokens', () => {
-    expect(decodeRillTokenId('rill_svc_')).toBeUndefined();
-    expect(decodeRillTokenId('rill_svc_abc-def')).toBeUndefined();
-    expect(decodeRillTokenId('ghp_abcdef')).toBeUndefined();
-    expect(decodeRillTokenId(`rill_svc_${'Z'.repeat(80)}`)).toBeUndefined(); // more than 40 bytes
+  it('of two new tokens (a concurrent mint), picks the one whose prefix matches', () => {
+    const concurrent = [entry(OTHER_ID, OTHER_TOKEN), entry(TOKEN_ID, SVC_TOKEN)];
+    expect(confirmNewTokenId(SVC_TOKEN, new Set(), concurrent)).toBe(TOKEN_ID);
+  });
+  it('is undefined when no single new entry qualifies: nothing new, a mismatching prefix, or no way to tell', () => {
+    expect(confirmNewTokenId(SVC_TOKEN, before, [entry(OTHER_ID, OTHER_TOKEN)])).toBeUndefined();
+    expect(confirmNewTokenId(SVC_TOKEN, new Set(), [entry(TOKEN_ID, OTHER_TOKEN)])).toBeUndefined();
+    const unprefixed = [
+      { id: TOKEN_ID, prefix: undefined, expiresOn: undefined },
+      { id: OTHER_ID, prefix: undefined, expiresOn: undefined },
+    ];
+    expect(confirmNewTokenId(SVC_TOKEN, new Set(), unprefixed)).toBeUndefined();
   });
 });
 
@@ -73,43 +111,99 @@ describe('rill adapter', () => {
   beforeEach(() => {
     agent = mockAgent();
     d = deps(agent);
-    client = createRillProvider(serviceConfig, d);
+    client = createProviderClient(serviceConfig, d);
   });
   afterEach(async () => {
     agent.assertNoPendingInterceptors();
     await agent.close();
   });
 
-  it('service tokens: Bearer auth, id decoded from the value, never expire', async () => {
+  const pool = () => agent.get(ORIGIN);
+
+  it('service tokens: Bearer auth, the id confirmed by the list (new id, matching prefix), never expire', async () => {
     let auth: string | undefined;
-    agent
-      .get(ORIGIN)
-      .intercept({ method: 'POST', path: '/v1/orgs/acme/services/etl-bot/tokens' })
+    listReplies(pool(), [entry(OTHER_ID, OTHER_TOKEN)], [entry(OTHER_ID, OTHER_TOKEN), entry(TOKEN_ID, SVC_TOKEN)]);
+    pool()
+      .intercept({ method: 'POST', path: SERVICE_TOKENS })
       .reply((opts) => {
         auth = (opts.headers as Record<string, string>)['authorization'];
         return { statusCode: 200, data: { token: SVC_TOKEN } };
       });
-    const issued = await client.issue(issueRequest());
+    const issued = await client.issue(serviceRequest());
     expect(auth).toBe(`Bearer ${MGMT_KEY}`);
     expect(issued).toMatchObject({ id: TOKEN_ID, name: 'ts-ns-tok-1' });
     expect(issued.expiresAt).toBeUndefined();
+    expect(d.seen.map((e) => e.operation)).toEqual(['list', 'issue', 'list']);
     expect(client.capabilities).toEqual({
       mode: 'mint',
       revoke: true,
       lookupByName: false,
       list: true,
       expiry: 'never',
+      accepts: { readOnly: false, scopes: false, attributes: [] },
     });
   });
 
-  it('an issued value whose id cannot be decoded is Malformed (and says it may exist upstream)', async () => {
-    agent
-      .get(ORIGIN)
-      .intercept({ method: 'POST', path: '/v1/orgs/acme/services/etl-bot/tokens' })
-      .reply(200, { token: 'opaque-token-value-without-id' });
-    const error = await providerError(client.issue(issueRequest()));
+  it('grants no expiry whatever lifetime is asked: Rill service tokens take no TTL and never expire', async () => {
+    listReplies(pool(), [], [entry(TOKEN_ID, SVC_TOKEN)]);
+    pool().intercept({ method: 'POST', path: SERVICE_TOKENS }).reply(200, { token: SVC_TOKEN });
+    const issued = await client.issue(serviceRequest({ lifetimeSeconds: 120 }));
+    expect(issued.expiresAt).toBeUndefined();
+    expect(issued.id).toBe(TOKEN_ID);
+  });
+
+  it('a value in another format is tracked by the list, not decoded', async () => {
+    listReplies(pool(), [], [{ ...entry(TOKEN_ID, 'x'), prefix: 'svc-opaque' }]);
+    pool().intercept({ method: 'POST', path: SERVICE_TOKENS }).reply(200, { token: 'svc-opaque-value-7Yh2' });
+    expect((await client.issue(serviceRequest())).id).toBe(TOKEN_ID);
+  });
+
+  it('a token the list does not confirm is Malformed, says it is live and untracked, and never quotes the value', async () => {
+    listReplies(pool(), [entry(OTHER_ID, OTHER_TOKEN)]);
+    pool().intercept({ method: 'POST', path: SERVICE_TOKENS }).reply(200, { token: SVC_TOKEN });
+    const error = await providerError(client.issue(serviceRequest()));
     expect(error.code).toBe('Malformed');
-    expect(error.message).not.toContain('opaque-token-value-without-id');
+    expect(error.message).toMatch(/live in Rill/);
+    expect(error.message).not.toContain(SVC_TOKEN);
+  });
+
+  it('refuses readOnly, scopes and attributes, which a service token cannot carry', async () => {
+    const error = await providerError(client.issue(serviceRequest({ readOnly: true, attributes: { team: 'x' } })));
+    expect(error.code).toBe('Permanent');
+    expect(error.message).toContain('spec.readOnly, spec.attributes.team are not supported by rill');
+    expect(d.seen).toEqual([]);
+  });
+
+  it('revoke deletes a listed token once and succeeds only when the list no longer shows it', async () => {
+    listReplies(pool(), [entry(TOKEN_ID, SVC_TOKEN)], []);
+    pool()
+      .intercept({ method: 'DELETE', path: `/v1/services/tokens/${TOKEN_ID}` })
+      .reply(200, {});
+    await client.revoke({ id: TOKEN_ID, name: 'ts-ns-tok-1', serviceAccount: 'etl-bot' });
+    expect(d.seen.map((e) => e.operation)).toEqual(['list', 'revoke', 'list']);
+  });
+
+  it('a second revoke of the same token finds it gone and sends no DELETE', async () => {
+    listReplies(pool(), []);
+    await client.revoke({ id: TOKEN_ID, serviceAccount: 'etl-bot' });
+    await client.revoke({ id: TOKEN_ID, serviceAccount: 'etl-bot' });
+    expect(d.seen.map((e) => e.operation)).toEqual(['list', 'list']);
+  });
+
+  it('a 404 on DELETE for a token still listed is not success (the id was wrong, the token is live)', async () => {
+    listReplies(pool(), [entry(TOKEN_ID, SVC_TOKEN)]);
+    pool()
+      .intercept({ method: 'DELETE', path: `/v1/services/tokens/${TOKEN_ID}` })
+      .reply(404, { message: 'not found' });
+    const error = await providerError(client.revoke({ id: TOKEN_ID, serviceAccount: 'etl-bot' }));
+    expect(error.code).toBe('Transient');
+    expect(error.message).toContain('still listed');
+  });
+
+  it('revoke needs the service name to confirm, and an unknown service (404 on the list) has no tokens left', async () => {
+    expect((await providerError(client.revoke({ id: TOKEN_ID }))).code).toBe('Permanent');
+    pool().intercept({ method: 'GET', path: SERVICE_TOKENS }).reply(404, { code: 5, message: 'service not found' });
+    await expect(client.revoke({ id: TOKEN_ID, serviceAccount: 'etl-bot' })).resolves.toBeUndefined();
   });
 
   it('lists a service’s tokens by id; the Go zero time means no expiry', async () => {
@@ -143,7 +237,7 @@ describe('rill adapter', () => {
   });
 
   it('ephemeral: sends attributes and ttl_seconds, expiry from ttl_seconds', async () => {
-    client = createRillProvider(ephemeralConfig, d);
+    client = createProviderClient(ephemeralConfig, d);
     let body: Record<string, unknown> = {};
     agent
       .get(ORIGIN)
@@ -153,7 +247,7 @@ describe('rill adapter', () => {
         return { statusCode: 200, data: { access_token: EPHEMERAL, ttl_seconds: 600 } };
       });
     const issued = await client.issue(
-      issueRequest({ lifetimeSeconds: 600, attributes: { email: 'u@example.com', region: 'us-west' } }),
+      issueRequest({ scopes: [], lifetimeSeconds: 600, attributes: { email: 'u@example.com', region: 'us-west' } }),
     );
     expect(body).toEqual({ attributes: { email: 'u@example.com', region: 'us-west' }, ttl_seconds: 600 });
     expect(issued.expiresAt?.toISOString()).toBe('2030-01-01T00:10:00.000Z');
@@ -161,8 +255,40 @@ describe('rill adapter', () => {
     expect(client.capabilities).toMatchObject({ revoke: false, list: false, expiry: 'always' });
   });
 
+  it('ephemeral: the runtime host and instance id from the response reach Secret templates', async () => {
+    client = createProviderClient(ephemeralConfig, d);
+    pool().intercept({ method: 'POST', path: '/v1/orgs/acme/projects/sales/credentials' }).reply(200, {
+      runtime_host: 'https://runtime-7.rilldata.com',
+      instance_id: 'inst-42',
+      access_token: EPHEMERAL,
+      ttl_seconds: 900,
+    });
+    const issued = await client.issue(issueRequest({ scopes: [], attributes: { email: 'u@example.com' } }));
+    expect(issued.templateData).toEqual({ runtimeHost: 'https://runtime-7.rilldata.com', instanceId: 'inst-42' });
+    pool()
+      .intercept({ method: 'POST', path: '/v1/orgs/acme/projects/sales/credentials' })
+      .reply(200, { runtimeHost: 'https://rt.example', instanceId: 'i-2', accessToken: EPHEMERAL });
+    expect((await client.issue(issueRequest({ scopes: [] }))).templateData).toEqual({
+      runtimeHost: 'https://rt.example',
+      instanceId: 'i-2',
+    });
+  });
+
+  it('ephemeral: refuses readOnly and scopes, which ephemeral credentials do not take', async () => {
+    client = createProviderClient(ephemeralConfig, d);
+    const error = await providerError(client.issue(issueRequest({ readOnly: true })));
+    expect(error.message).toContain('spec.readOnly, spec.scopes are not supported by rill');
+  });
+
+  it('defaults to Rill Cloud (https://api.rilldata.com) when spec.url is unset', async () => {
+    const { url: _url, ...noUrl } = serviceConfig;
+    client = createProviderClient(noUrl, d);
+    agent.get('https://api.rilldata.com').intercept({ method: 'GET', path: '/v1/orgs/acme' }).reply(200, {});
+    await expect(client.check()).resolves.toBeUndefined();
+  });
+
   it('ephemeral: email alone is sent as user_email; expiry falls back to the JWT exp claim', async () => {
-    client = createRillProvider(ephemeralConfig, d);
+    client = createProviderClient(ephemeralConfig, d);
     let body: Record<string, unknown> = {};
     agent
       .get(ORIGIN)
@@ -172,21 +298,21 @@ describe('rill adapter', () => {
         return { statusCode: 200, data: { accessToken: EPHEMERAL } };
       });
     const issued = await client.issue(
-      issueRequest({ lifetimeSeconds: undefined, attributes: { email: 'u@example.com' } }),
+      issueRequest({ scopes: [], lifetimeSeconds: undefined, attributes: { email: 'u@example.com' } }),
     );
     expect(body).toEqual({ user_email: 'u@example.com' });
     expect(issued.expiresAt?.toISOString()).toBe('2030-01-01T00:30:00.000Z');
   });
 
   it('ephemeral: check reads the project; list is Unsupported', async () => {
-    client = createRillProvider(ephemeralConfig, d);
+    client = createProviderClient(ephemeralConfig, d);
     agent.get(ORIGIN).intercept({ method: 'GET', path: '/v1/orgs/acme/projects/sales' }).reply(200, {});
     await client.check();
     expect((await providerError(client.list('x'))).code).toBe('Unsupported');
   });
 
   it('ephemeral mode without a project is a configuration error', () => {
-    expect(() => createRillProvider(config({ type: 'rill', rill: { org: 'acme', mode: 'ephemeral' } }), d)).toThrow(
+    expect(() => createProviderClient(config({ type: 'rill', rill: { org: 'acme', mode: 'ephemeral' } }), d)).toThrow(
       /project/,
     );
   });

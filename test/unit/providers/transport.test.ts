@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_TYPES } from '../../../src/api/v1alpha1/provider.ts';
-import { createProviderClient, registeredProviderTypes, registerProvider } from '../../../src/providers/registry.ts';
+import { iometeProvider } from '../../../src/providers/iomete/index.ts';
+import {
+  createProviderClient,
+  providerRegistry,
+  registered,
+  registeredProviderTypes,
+} from '../../../src/providers/registry.ts';
 import { decodeJwtClaims, fingerprint, jwtExpiry, parseExpiry } from '../../../src/providers/token-utils.ts';
 import { redact, vendorMessage } from '../../../src/providers/transport/redact.ts';
 import { parseRetryAfter } from '../../../src/providers/transport/retry-after.ts';
@@ -29,11 +35,45 @@ describe('redaction of vendor messages', () => {
       expect(out).not.toContain(leak);
     }
   });
+  it('keeps vendor words: only values are redacted, never the word "token"', () => {
+    for (const text of [
+      'auth token is invalid',
+      'Token expired.',
+      'invalid bearer token',
+      'Bearer realm="rill"',
+      'token 3f1e2d4c-5b6a-4798-8a1b-2c3d4e5f6a7b not found',
+    ]) {
+      expect(redact(text)).toBe(text);
+    }
+    expect(redact('Authorization: Bearer abc123def456 was refused')).toBe(
+      'Authorization: Bearer [REDACTED] was refused',
+    );
+    expect(redact('Token Zm9vYmFyOmJheg==')).toBe('Token [REDACTED]');
+  });
   it('picks the JSON message field and truncates', () => {
     expect(vendorMessage('{"error":{"message":"You must be in the same group"}}')).toBe(
       'You must be in the same group',
     );
     expect(vendorMessage('x '.repeat(400)).length).toBeLessThanOrEqual(301);
+  });
+  it('extracts the detail of nested error bodies instead of quoting JSON', () => {
+    expect(vendorMessage('{"errors":[{"status":"403","title":"Forbidden","detail":"auth token is invalid"}]}')).toBe(
+      'auth token is invalid',
+    );
+    expect(vendorMessage('{"errors":[{"detail":"name is taken"},{"title":"maxRps too high"}]}')).toBe(
+      'name is taken; maxRps too high',
+    );
+    expect(vendorMessage('{"code":16,"message":"auth token is invalid","details":[]}')).toBe('auth token is invalid');
+    expect(vendorMessage('{"error":"invalid_client","error_description":"client secret revoked"}')).toBe(
+      'client secret revoked',
+    );
+    expect(vendorMessage('{"status":"fail","data":{"id":7}}')).toBe('');
+    expect(vendorMessage('"plain JSON string"')).toBe('plain JSON string');
+  });
+  it('reduces an HTML error page to its text', () => {
+    expect(vendorMessage('<html><head><style>p{}</style></head><body><h1>502 Bad Gateway</h1></body></html>')).toBe(
+      '502 Bad Gateway',
+    );
   });
 });
 
@@ -61,7 +101,9 @@ describe('provider registry', () => {
     expect(registeredProviderTypes().sort()).toEqual([...PROVIDER_TYPES].sort());
   });
   it('throws on a duplicate registration', () => {
-    expect(() => registerProvider('iomete', () => ({}) as never)).toThrow(/already registered/);
+    expect(() => providerRegistry([registered(iometeProvider), registered(iometeProvider)])).toThrow(
+      /"iomete" is already registered/,
+    );
   });
   it('creates the adapter matching config.type', () => {
     for (const type of ['reference', 'iomete'] as const) {
