@@ -169,6 +169,24 @@ export function describeHttpContract(c: HttpContract): void {
       expect(error.code).toBe('Malformed');
     });
 
+    it('an error body over 1 MiB is read only in part and still maps by status (5xx Transient, 403 Permanent)', async () => {
+      interceptIssue().reply(503, OVERSIZE);
+      expect((await providerError(client.issue(req))).code).toBe('Transient');
+      interceptIssue().reply(403, OVERSIZE, { headers: { 'content-length': String(OVERSIZE.length) } });
+      const error = await providerError(client.issue(req));
+      expect(error.code).toBe('Permanent');
+      expect(error.statusCode).toBe(403);
+    });
+
+    it('a redirect is Permanent, names only the Location host and is not followed', async () => {
+      interceptIssue().reply(302, '', { headers: { location: 'http://169.254.169.254/latest/meta-data/?t=secret' } });
+      const error = await providerError(client.issue(req));
+      expect(error.code).toBe('Permanent');
+      expect(error.message).toContain('HTTP 302 redirect to 169.254.169.254 not followed');
+      expect(error.message).not.toContain('meta-data');
+      // No interceptor for the Location: following it would fail the test with a MockAgent "not found" error.
+    });
+
     it('an error body echoing a token or the credential is redacted', async () => {
       interceptIssue().reply(400, {
         error: `duplicate token ${c.issue.tokenValue} for key ${MGMT} Bearer ${MGMT}`,
