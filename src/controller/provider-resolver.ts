@@ -8,6 +8,12 @@ import {
 import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../providers/rate-limiter.ts';
 import { createProviderClient } from '../providers/registry.ts';
+import {
+  DEFAULT_EGRESS_POLICY,
+  EgressConfigError,
+  type EgressPolicy,
+  egressPolicyFor,
+} from '../providers/transport/egress-policy.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../providers/types.ts';
 import { parseDuration } from './durations.ts';
 import { matchesSelector } from './label-selector.ts';
@@ -34,6 +40,8 @@ export interface ProviderResolverOptions {
   /** How long a resolved management credential is trusted before it is read again. */
   credentialTtlMs?: number;
   createClient?: typeof createProviderClient;
+  /** The controller-wide egress policy (--egress-allow and friends). Default: DEFAULT_EGRESS_POLICY. */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -72,7 +80,8 @@ export class ProviderResolver {
       const cached = await this.#client(provider, providerKey);
       return { ok: true, provider, client: cached.client, providerKey, credentialFingerprint: cached.fingerprint };
     } catch (error) {
-      return { ok: false, reason: Reason.CredentialMissing, message: (error as Error).message };
+      const reason = error instanceof EgressConfigError ? Reason.InvalidSpec : Reason.CredentialMissing;
+      return { ok: false, reason, message: (error as Error).message };
     }
   }
 
@@ -111,6 +120,8 @@ export class ProviderResolver {
     if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;
 
     const spec = provider.spec;
+    // Before the credential is read: a bad spec.egress.allow is the spec's fault, whatever the Secret holds.
+    const egress = egressPolicyFor(this.#options.egress ?? DEFAULT_EGRESS_POLICY, provider);
     const secretRef = spec.auth?.secretRef as { name: string; key: string; namespace?: string } | undefined;
     if (!secretRef) throw new Error(`${provider.kind} ${provider.metadata.name} has no spec.auth.secretRef`);
     const secretNamespace = secretRef.namespace ?? provider.metadata.namespace;
@@ -152,6 +163,7 @@ export class ProviderResolver {
     const providerLabel = providerKey;
     const client = (this.#options.createClient ?? createProviderClient)(config, {
       limiter: limiter.bucket,
+      egress,
       ...(metrics
         ? {
             onRequest: ({ operation, statusCode, durationMs }) => {
