@@ -6,7 +6,7 @@ import { LeaderElector } from '../kube/leader-election.ts';
 import { startHealthServer, startMetricsServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { CONTROLLER_HELP, parseControllerFlags } from './controller-flags.ts';
+import { CONTROLLER_HELP, egressPolicyOf, parseControllerFlags } from './controller-flags.ts';
 
 /** `tokensync controller`: the operator process. */
 export async function run(argv: string[]): Promise<number> {
@@ -34,6 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     metrics,
     events,
     resyncPeriodMs: flags['resync-period'],
+    egress: egressPolicyOf(flags),
   });
 
   let leading = !flags['leader-elect'];
@@ -45,7 +46,16 @@ export async function run(argv: string[]): Promise<number> {
   });
   const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics.registry);
   logger.info(
-    { health: health.url, metrics: metricsServer.url, namespace: flags.namespace ?? '(all)', identity },
+    {
+      health: health.url,
+      metrics: metricsServer.url,
+      namespace: flags.namespace ?? '(all)',
+      identity,
+      egressAllow: flags['egress-allow'],
+      clusterServiceCidrs: flags['cluster-service-cidrs'],
+      clusterPodCidrs: flags['cluster-pod-cidrs'],
+      egressDeny: flags['egress-deny'],
+    },
     'starting',
   );
 

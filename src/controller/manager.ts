@@ -11,6 +11,7 @@ import { Informer, type InformerEvent, keyOf, stripManagedFields } from '../kube
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { EgressPolicy } from '../providers/transport/egress-policy.ts';
 import { FreshnessTracker } from './freshness.ts';
 import { KubeAdapter } from './kube-adapter.ts';
 import { type ObservedSecret, observeSecret } from './observed-secret.ts';
@@ -36,6 +37,8 @@ export interface ManagerOptions {
   random?: () => number;
   /** Informer watch timeout (tests shorten it). */
   watchTimeoutSeconds?: number;
+  /** Where providers may connect (--egress-allow ...). Default: the built-in deny rules, nothing allowed. */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -118,6 +121,7 @@ export class Manager {
       getProvider: (ns, name) => this.providers.get(`${ns}/${name}`),
       getClusterProvider: (name) => this.clusterProviders.get(name),
       ...(metrics ? { metrics } : {}),
+      ...(options.egress ? { egress: options.egress } : {}),
     });
     this.tokenReconciler = new TokenReconciler({
       kube,
