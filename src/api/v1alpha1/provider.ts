@@ -193,7 +193,7 @@ const labelSelector = z
   .meta({ description: 'A Kubernetes label selector.' });
 
 /** Loose shape check in the CRD; the controller parses each entry strictly and names a bad one in Ready=False. */
-const EGRESS_ENTRY_PATTERN = '^[A-Za-z0-9*._:/-]+$';
+const EGRESS_ENTRY_PATTERN = '^[A-Za-z0-9*._:-]+(/[0-9]{1,3})?$';
 
 const egressConfig = z
   .object({
