@@ -10,7 +10,13 @@
 # Build:   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/tokensync:VERSION .
 # Runtime: read-only root filesystem friendly; the process writes nothing outside /tmp (the chart mounts an emptyDir).
 
-FROM node:24-bookworm-slim AS build
+# Base images are pinned by digest (the tag stays readable in front of it): a tag moves when upstream rebuilds, a digest
+# names one image, so a rebuild of the same commit gets the same bases and a compromised tag cannot slip in. Both
+# digests are the multi-arch OCI index (linux/amd64 and linux/arm64). To refresh, resolve the tag and replace the
+# digest, e.g. `docker buildx imagetools inspect node:24-bookworm-slim` (first line, "Digest:"), and say so in the
+# commit; test/unit/chart/dockerfile.test.ts requires a tag@sha256 pair on every FROM.
+# node:24-bookworm-slim, Node 24.21.0 (the version the repository's tooling runs).
+FROM node:24-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553 AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
@@ -25,7 +31,8 @@ RUN npm run build \
  && npm prune --omit=dev --ignore-scripts \
  && rm -rf node_modules/.cache
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+# gcr.io/distroless/nodejs24-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a AS runtime
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -38,7 +45,8 @@ LABEL org.opencontainers.image.title="tokensync" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot" \
+      org.opencontainers.image.base.digest="sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a"
 WORKDIR /app
 # Files stay owned by root and read-only for the runtime user: the process cannot rewrite its own code.
 COPY --from=build /app/package.json ./package.json

@@ -1,6 +1,6 @@
 /**
  * Adapter overhead per call: N issue+revoke pairs through the `reference` adapter (limiter, timeout signal,
- * body cap, zod parsing, status mapping, SecretValue) versus the same HTTP calls made with bare undici `request`
+ * body cap, zod parsing, status mapping, SecretValue, the egress connector) versus the same HTTP calls made with bare undici `request`
  * on an equivalent keep-alive Agent. Two targets, both in-process on loopback:
  *   - the bundled reference credentials API (realistic server cost);
  *   - a trivial node:http server answering canned JSON (isolates the client-side cost).
@@ -17,6 +17,7 @@ import { startCredentialsApi } from '../src/credentials-api/index.ts';
 import { TokenBucket } from '../src/providers/rate-limiter.ts';
 import { createProviderClient } from '../src/providers/registry.ts';
 import { SecretValue } from '../src/providers/secret-value.ts';
+import { buildEgressPolicy, decideEgress } from '../src/providers/transport/egress-policy.ts';
 import type { IssueRequest, ProviderClient } from '../src/providers/types.ts';
 
 const N = Math.min(5000, Math.max(10, Number(process.env['BENCH_N'] ?? 400)));
@@ -135,7 +136,11 @@ async function bench(target: Target): Promise<void> {
       rateLimit: { requestsPerSecond: 1e6, burst: 1e6 },
       timeoutMs: 10_000,
     },
-    { limiter: new TokenBucket({ requestsPerSecond: 1e6, burst: 1e6 }) },
+    // The servers listen on loopback, which the egress policy denies unless allowed (as a platform team would).
+    {
+      limiter: new TokenBucket({ requestsPerSecond: 1e6, burst: 1e6 }),
+      egress: buildEgressPolicy({ allow: ['127.0.0.1'] }),
+    },
   );
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 16 });
   // Warm-up: JIT, connections, server state.
@@ -167,6 +172,30 @@ async function bench(target: Target): Promise<void> {
 }
 
 console.log(`providers bench: ${N} issue+revoke pairs (${2 * N} calls) per round, median of ${ROUNDS} rounds`);
+// The egress decision runs once per new connection (keep-alive reuses it), for every address DNS returned: its cost
+// next to a connection's is what matters. A policy of a realistic size, a mix of addresses in every form.
+{
+  const policy = buildEgressPolicy({
+    allow: ['vault.corp', '*.corp.example', '10.20.0.0/16', '127.0.0.1'],
+    serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'],
+    podCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'],
+  });
+  const targets = [
+    { address: '93.184.215.14' },
+    { address: '2606:4700::1111' },
+    { address: '10.96.0.10', host: 'vault.corp' },
+    { address: '::ffff:169.254.169.254' },
+    { address: '127.0.0.1' },
+    { address: '64:ff9b::a00:1' },
+  ];
+  const count = 200_000;
+  for (let i = 0; i < 20_000; i++) decideEgress(targets[i % targets.length]!, policy);
+  const started = performance.now();
+  for (let i = 0; i < count; i++) decideEgress(targets[i % targets.length]!, policy);
+  const ns = ((performance.now() - started) * 1e6) / count;
+  console.log(`egress decision    ${(ns / 1000).toFixed(2)} µs per address (pure function, once per new connection)`);
+}
+
 for (const make of [cannedServer, referenceServer]) {
   const target = await make();
   try {

@@ -48,8 +48,9 @@ for _ in $(seq 1 60); do curl -fsS "$api/healthz" >/dev/null 2>&1 && break; slee
 echo "   $api"
 
 say "Starting the controller (log: $work/controller.log)"
+# --egress-allow: the reference credentials API listens on loopback, which providers may not call by default.
 node src/cli/main.ts controller --log-format pretty --metrics-bind-address 127.0.0.1:0 \
-  --health-probe-bind-address 127.0.0.1:0 > "$work/controller.log" 2>&1 &
+  --health-probe-bind-address 127.0.0.1:0 --egress-allow 127.0.0.1 > "$work/controller.log" 2>&1 &
 pids+=($!)
 
 say "Applying a CredentialsProvider and a ServiceAccountToken (lifetime 2m, renews at 50%)"

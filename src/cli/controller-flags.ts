@@ -2,12 +2,23 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../api/v1alpha1/common.ts';
 import { parseDuration } from '../controller/durations.ts';
+import { buildEgressPolicy } from '../providers/transport/egress-policy.ts';
 
 const duration = z
   .string()
   .regex(new RegExp(DURATION_PATTERN), 'a duration such as 15s, 10m or 1h')
   .transform(parseDuration);
 const bindAddress = z.string().regex(/^(.*):(\d+)$/, 'host:port or :port (0 disables)');
+/** A comma-separated list; the flag may also be repeated (the values are joined). */
+const list = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .default([]);
 
 /** Every flag of `tokensync controller`; each may also come from TOKENSYNC_<FLAG_IN_UPPER_SNAKE> (12-factor). */
 export const controllerFlagsSchema = z.object({
@@ -33,8 +44,13 @@ export const controllerFlagsSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  'egress-allow': list,
+  'egress-deny': list,
+  'cluster-service-cidrs': list,
+  'cluster-pod-cidrs': list,
 });
 export type ControllerFlags = z.infer<typeof controllerFlagsSchema>;
+const LIST_FLAGS = new Set(['egress-allow', 'egress-deny', 'cluster-service-cidrs', 'cluster-pod-cidrs']);
 
 export const CONTROLLER_HELP = `Usage: tokensync controller [flags]
 
@@ -60,6 +76,15 @@ Flags:
                                      (default $POD_NAMESPACE/tokensync-hash-key, else tokensync-system/...)
   --require-credential-label BOOL    read a Secret as a provider credential only when it is labelled
                                      tokensync.io/credential=true (default true; false only to migrate from 0.1)
+
+Egress policy (where providers may connect; checked on the resolved address at connect time):
+  --egress-allow LIST                addresses, CIDRs, host names or *.domain providers may call inside denied ranges
+                                     (loopback, link-local and other special ranges only by address or CIDR)
+  --cluster-service-cidrs LIST       the cluster's Service CIDRs, denied unless allowed
+  --cluster-pod-cidrs LIST           the cluster's Pod CIDRs, denied unless allowed
+  --egress-deny LIST                 more CIDRs to deny (0.0.0.0/0,::/0: only --egress-allow is reachable)
+  Denied by default: loopback, link-local (cloud metadata), private (RFC 1918, fc00::/7), CGNAT, multicast,
+  reserved and documentation ranges, and their IPv4-mapped IPv6 forms. LIST is comma-separated.
 `;
 
 /** Flags beat environment variables, which beat defaults. Throws a readable error listing every bad value. */
@@ -69,24 +94,45 @@ export function parseControllerFlags(
 ): ControllerFlags & { help: boolean } {
   const shape = controllerFlagsSchema.shape;
   const options = Object.fromEntries(
-    Object.keys(shape).map((name) => [name, { type: name === 'leader-elect' ? 'boolean' : 'string' }] as const),
-  ) as Record<string, { type: 'string' | 'boolean' }>;
+    Object.keys(shape).map(
+      (name) =>
+        [
+          name,
+          name === 'leader-elect'
+            ? { type: 'boolean' }
+            : { type: 'string', ...(LIST_FLAGS.has(name) ? { multiple: true } : {}) },
+        ] as const,
+    ),
+  ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   const { values } = parseArgs({
     args: argv,
     options: { ...options, help: { type: 'boolean', short: 'h' } },
     strict: true,
   }) as {
-    values: Record<string, string | boolean | undefined>;
+    values: Record<string, string | string[] | boolean | undefined>;
   };
   const merged: Record<string, unknown> = {};
   for (const name of Object.keys(shape)) {
     const envValue = env[`TOKENSYNC_${name.toUpperCase().replace(/-/g, '_')}`];
-    if (values[name] !== undefined) merged[name] = values[name];
+    const value = values[name];
+    if (value !== undefined) merged[name] = Array.isArray(value) ? value.join(',') : value;
     else if (envValue !== undefined && envValue !== '') merged[name] = envValue;
   }
   const parsed = controllerFlagsSchema.safeParse(merged);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'));
   }
+  // Validated here so a bad entry stops the start with a readable message (the Manager builds the same policy).
+  egressPolicyOf(parsed.data);
   return { ...parsed.data, help: values['help'] === true };
+}
+
+/** The controller-wide egress policy the flags describe. Throws EgressConfigError naming each bad entry. */
+export function egressPolicyOf(flags: ControllerFlags) {
+  return buildEgressPolicy({
+    allow: flags['egress-allow'],
+    deny: flags['egress-deny'],
+    serviceCidrs: flags['cluster-service-cidrs'],
+    podCidrs: flags['cluster-pod-cidrs'],
+  });
 }

@@ -7,7 +7,7 @@ import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
 import { startHealthServer, startMetricsServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { CONTROLLER_HELP, parseControllerFlags } from './controller-flags.ts';
+import { CONTROLLER_HELP, egressPolicyOf, parseControllerFlags } from './controller-flags.ts';
 
 /** `tokensync controller`: the operator process. */
 export async function run(argv: string[]): Promise<number> {
@@ -59,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     metrics,
     events,
     resyncPeriodMs: flags['resync-period'],
+    egress: egressPolicyOf(flags),
   });
 
   let leading = !flags['leader-elect'];
@@ -70,7 +71,16 @@ export async function run(argv: string[]): Promise<number> {
   });
   const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics.registry);
   logger.info(
-    { health: health.url, metrics: metricsServer.url, namespace: flags.namespace ?? '(all)', identity },
+    {
+      health: health.url,
+      metrics: metricsServer.url,
+      namespace: flags.namespace ?? '(all)',
+      identity,
+      egressAllow: flags['egress-allow'],
+      clusterServiceCidrs: flags['cluster-service-cidrs'],
+      clusterPodCidrs: flags['cluster-pod-cidrs'],
+      egressDeny: flags['egress-deny'],
+    },
     'starting',
   );
 

@@ -28,6 +28,7 @@ import { WorkloadApi } from '../kube/workloads.ts';
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { EgressPolicy } from '../providers/transport/egress-policy.ts';
 import { FreshnessTracker } from './freshness.ts';
 import type { EventSink } from './ports.ts';
 import { credentialRefOf, ProviderProtection, referencesProvider } from './provider/protection.ts';
@@ -67,6 +68,8 @@ export interface ManagerOptions {
   random?: () => number;
   /** Informer watch timeout (tests shorten it). */
   watchTimeoutSeconds?: number;
+  /** Where providers may connect (--egress-allow ...). Default: the built-in deny rules, nothing allowed. */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -170,6 +173,7 @@ export class Manager {
       clock,
       ...(options.requireCredentialLabel === false ? { requireCredentialLabel: false } : {}),
       ...(metrics ? { metrics } : {}),
+      ...(options.egress ? { egress: options.egress } : {}),
     });
     this.protection = new ProviderProtection({
       providers: providerApi,

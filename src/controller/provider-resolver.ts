@@ -15,6 +15,12 @@ import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../providers/rate-limiter.ts';
 import { createProviderClient } from '../providers/registry.ts';
 import type { SecretValue } from '../providers/secret-value.ts';
+import {
+  DEFAULT_EGRESS_POLICY,
+  EgressConfigError,
+  type EgressPolicy,
+  egressPolicyFor,
+} from '../providers/transport/egress-policy.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../providers/types.ts';
 import { parseDuration } from './durations.ts';
 import { matchesSelector } from './label-selector.ts';
@@ -64,6 +70,8 @@ export interface ProviderResolverOptions {
   /** How long a resolved management credential is trusted before it is read again. */
   credentialTtlMs?: number;
   createClient?: typeof createProviderClient;
+  /** The controller-wide egress policy (--egress-allow and friends). Default: DEFAULT_EGRESS_POLICY. */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -141,7 +149,12 @@ export class ProviderResolver {
         credentialSecret: cached.credentialSecret,
       };
     } catch (error) {
-      const reason = error instanceof CredentialError ? error.reason : Reason.CredentialMissing;
+      const reason =
+        error instanceof CredentialError
+          ? error.reason
+          : error instanceof EgressConfigError
+            ? Reason.InvalidSpec
+            : Reason.CredentialMissing;
       return { ok: false, reason, message: (error as Error).message };
     }
   }
@@ -181,6 +194,8 @@ export class ProviderResolver {
     if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;
 
     const spec = provider.spec;
+    // Before the credential is read: a bad spec.egress.allow is the spec's fault, whatever the Secret holds.
+    const egress = egressPolicyFor(this.#options.egress ?? DEFAULT_EGRESS_POLICY, provider);
     const secretRef = spec.auth?.secretRef as { name: string; key: string; namespace?: string } | undefined;
     if (!secretRef) throw new Error(`${provider.kind} ${provider.metadata.name} has no spec.auth.secretRef`);
     const secretNamespace = secretRef.namespace ?? provider.metadata.namespace;
@@ -219,6 +234,7 @@ export class ProviderResolver {
     const providerLabel = providerKey;
     const client = (this.#options.createClient ?? createProviderClient)(config, {
       limiter: limiter.bucket,
+      egress,
       ...(metrics
         ? {
             onRequest: ({ operation, statusCode, durationMs }) => {

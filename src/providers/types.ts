@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { ProviderConfigInputOf, ProviderConfigOf, ProviderType } from '../api/v1alpha1/provider.ts';
 import type { SecretValue } from './secret-value.ts';
+import type { LookupFunction } from './transport/egress-connector.ts';
+import type { EgressPolicy } from './transport/egress-policy.ts';
 
 /** Who a token is minted for; providers that support labels/descriptions record it, the audit view shows it. */
 export interface TokenOwner {
@@ -137,8 +139,15 @@ export type ModuleConfig<T extends ProviderType> = CommonProviderConfig & {
 };
 
 export interface ProviderDeps {
-  /** undici dispatcher; tests pass a MockAgent. Default: an Agent with keep-alive and the config's CA bundle. */
+  /**
+   * undici dispatcher; tests pass a MockAgent. Default: an Agent with keep-alive, the config's CA bundle and the
+   * egress connector. An injected dispatcher brings its own connector: the egress policy is not applied to it.
+   */
   dispatcher?: Dispatcher;
+  /** Which addresses this provider may connect to. Default: DEFAULT_EGRESS_POLICY (special and private ranges denied). */
+  egress?: EgressPolicy;
+  /** Host name resolution for the egress check; tests pass one that answers with loopback addresses. */
+  lookup?: LookupFunction;
   /** Shared per provider: every resource using it goes through the same limiter. */
   limiter?: { acquire(signal?: AbortSignal): Promise<void> };
   /** Epoch milliseconds; default realClock.now (src/clock.ts). */

@@ -80,6 +80,8 @@ helm upgrade --install tokensync "$root/charts/tokensync" \
   --kube-context "$context" --namespace "$system_ns" \
   --set image.repository="${image%:*}" --set image.tag="${image##*:}" --set image.pullPolicy=Never \
   --set replicaCount=1 \
+  --set 'egress.clusterServiceCIDRs={10.96.0.0/16}' --set 'egress.clusterPodCIDRs={10.244.0.0/16}' \
+  --set "egress.allow={tokensync-reference.$system_ns.svc.cluster.local}" \
   --wait --timeout "$timeout"
 
 log "starting the reference credentials API"

@@ -67,7 +67,7 @@ const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
   }),
   allowInsecureHttp: z.boolean().default(false).meta({
     description:
-      'Allow a plain http:// url. Only for loopback test servers: the management credential travels in clear.',
+      'Allow a plain http:// url: the management credential travels in clear. It does not widen where the provider may connect: the egress policy (controller flag --egress-allow) still decides, and denies loopback and private addresses by default.',
   }),
   rateLimit: z
     .object({
@@ -133,6 +133,25 @@ const labelSelector = z
   })
   .meta({ description: 'A Kubernetes label selector.' });
 
+/** Loose shape check in the CRD; the controller parses each entry strictly and names a bad one in Ready=False. */
+const EGRESS_ENTRY_PATTERN = '^[A-Za-z0-9*._:-]+(/[0-9]{1,3})?$';
+
+const egressConfig = z
+  .object({
+    allow: z
+      .array(z.string().min(1).max(253).regex(new RegExp(EGRESS_ENTRY_PATTERN)))
+      .max(64)
+      .optional()
+      .meta({
+        description:
+          'Addresses (10.1.2.3, fd00::5), CIDRs (10.20.0.0/16) and host names (vault.corp, *.corp.example) this provider may connect to in addition to the controller-wide --egress-allow, inside ranges the egress policy denies by default (private, cluster service and pod ranges; loopback and link-local only by address or CIDR).',
+      }),
+  })
+  .meta({
+    description:
+      'Where this provider may connect, beyond the controller-wide egress policy. Only on the cluster-scoped kind: namespaced CredentialsProviders, which tenants create, get the controller-wide policy as is.',
+  });
+
 export const clusterCredentialsProviderSpecSchema = z
   .object({
     ...providerSpecFields('cluster'),
@@ -140,6 +159,7 @@ export const clusterCredentialsProviderSpecSchema = z
       description:
         'Namespaces whose ServiceAccountTokens may use this provider. Unset: none may, so a cluster-wide credential is never shared by accident; {} admits every namespace.',
     }),
+    egress: egressConfig.optional(),
   })
   .meta({
     description: 'Which credentials API to call and with which management credential, usable from selected namespaces.',

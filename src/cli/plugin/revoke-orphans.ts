@@ -3,6 +3,7 @@ import type { AnyProvider, ServiceAccountToken } from '../../api/v1alpha1/index.
 import { parseDuration } from '../../controller/durations.ts';
 import { createProviderClient } from '../../providers/registry.ts';
 import { SecretValue } from '../../providers/secret-value.ts';
+import { buildEgressPolicy, type EgressPolicy, egressPolicyFor } from '../../providers/transport/egress-policy.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../../providers/types.ts';
 import { renderTable } from './format.ts';
 import { globalFlags, type Io, parse, processIo, UsageError } from './io.ts';
@@ -13,7 +14,7 @@ import { classifyTokens, serviceAccountsOf, type Verdict } from './orphans.ts';
 export const LISTABLE_TYPES = new Set(['reference', 'iomete']);
 
 export const usage = `Usage: kubectl tokensync revoke-orphans [--dry-run] [-n NAMESPACE | -A] [--provider NAME]
-                                     [--include-ownerless]
+                                     [--include-ownerless] [--egress-allow ENTRY,...]
 
 Finds upstream tokens that tokensync minted (named <prefix>-<uid8>-r<revision>) and that no ServiceAccountToken
 holds any more (not current, not retiring, not a pending mint), for providers of type ${[...LISTABLE_TYPES].join(' and ')},
@@ -23,6 +24,11 @@ Tokens whose ServiceAccountToken no longer exists are listed but revoked only wi
 deleted with deletionPolicy Retain leaves its tokens live on purpose.
 
 Needs to read the providers' management-credential Secrets: run it with an identity that may.
+
+Provider URLs are chosen by whoever may create a provider, so this command applies the controller's egress policy
+from where it runs: loopback, link-local and private addresses are refused unless --egress-allow lists them (same
+syntax as the controller flag: addresses, CIDRs, host names, *.domain; a ClusterCredentialsProvider's
+spec.egress.allow applies too).
 `;
 
 export interface ProviderTarget {
@@ -57,7 +63,7 @@ export function providerTargets(
     });
 }
 
-async function clientFor(target: Target, provider: AnyProvider): Promise<ProviderClient> {
+async function clientFor(target: Target, provider: AnyProvider, egress: EgressPolicy): Promise<ProviderClient> {
   const ref = provider.spec.auth?.secretRef as { name: string; key: string; namespace?: string } | undefined;
   const namespace = ref?.namespace ?? provider.metadata.namespace;
   if (!ref || !namespace) throw new Error(`${provider.kind} ${provider.metadata.name} has no spec.auth.secretRef`);
@@ -75,7 +81,7 @@ async function clientFor(target: Target, provider: AnyProvider): Promise<Provide
     rateLimit: { requestsPerSecond: spec.rateLimit?.requestsPerSecond ?? 5, burst: spec.rateLimit?.burst ?? 10 },
     timeoutMs: spec.timeout ? parseDuration(spec.timeout) : 10_000,
   } as ResolvedProviderConfig;
-  return createProviderClient(config);
+  return createProviderClient(config, { egress: egressPolicyFor(egress, provider) });
 }
 
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
@@ -83,6 +89,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     'dry-run': { type: 'boolean' },
     provider: { type: 'string' },
     'include-ownerless': { type: 'boolean' },
+    'egress-allow': { type: 'string', multiple: true },
   });
   if (values.help) {
     io.out(usage);
@@ -90,6 +97,12 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`revoke-orphans takes no arguments, got "${positionals.join(' ')}"`);
   const dryRun = Boolean(values['dry-run']);
+  let egress: EgressPolicy;
+  try {
+    egress = buildEgressPolicy({ allow: (values['egress-allow'] ?? []).flatMap((v) => v.split(',')) });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const target = resolveTarget(globalFlags(values));
 
   // Owners are looked up among ALL ServiceAccountTokens: another provider object may share the upstream account.
@@ -120,7 +133,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   for (const t of targets) {
     let client: ProviderClient | undefined;
     try {
-      client = await clientFor(target, t.provider);
+      client = await clientFor(target, t.provider, egress);
       for (const sa of serviceAccountsOf(t.resources)) {
         const tokens = await client.list(sa);
         const verdicts = classifyTokens(tokens, allSats, { includeOwnerless: Boolean(values['include-ownerless']) });

@@ -10,6 +10,7 @@ import { upstreamTokenName } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
+import { TemplateError } from '../template.ts';
 import {
   CLEARED_FAILURE,
   describe,
@@ -101,11 +102,10 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   }
   round.deps.metrics?.mints.inc({ provider: r.providerKey, result: 'success' });
 
-  const manifest = buildSecret(round.sat, issued, revision, round.now);
   let written: ObservedSecret;
   try {
-    checkValue(issued.value, manifest);
-    written = await writeSecret(round, manifest, existing, {});
+    checkValue(issued.value);
+    written = await writeSecret(round, renderSecret(round, issued, revision), existing, {});
   } catch (error) {
     // The value only lives in this process: if it cannot reach the Secret, revoke it now rather than leak it.
     const failure = asSecretFailure(error);
@@ -197,6 +197,16 @@ function writeSecret(
     { keys: existing.dataKeys ?? [], resourceVersion: existing.metadata.resourceVersion! },
     options,
   );
+}
+
+/** The Secret for a fresh token; data too large for a Secret is a ValueRejectedError (the token is revoked). */
+function renderSecret(round: Round, issued: IssuedToken, revision: number): SecretManifest {
+  try {
+    return buildSecret(round.sat, issued, revision, round.now);
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ValueRejectedError(error.message);
+    throw error;
+  }
 }
 
 /** Refusals the API server will repeat become SecretRejectedError; everything else is left as it is. */

@@ -1,16 +1,12 @@
-import type { SecretManifest } from '../../kube/secrets.ts';
 import type { SecretValue } from '../../providers/secret-value.ts';
 import { ValueRejectedError } from './failure.ts';
 
-/** The API server refuses a Secret whose data totals more than 1 MiB (validation of core/v1 Secret). */
-export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
-
 /**
- * Checks a minted value and the Secret built from it before anything is written: an empty value, a value with
- * control characters (a newline breaks env files and HTTP headers) and data too large for a Secret are refused with
- * a reason a human can act on. Never puts the value in the message.
+ * Checks a minted value before anything is written: an empty value and a value with control characters (a newline
+ * breaks env files and HTTP headers) are refused with a reason a human can act on. Data too large for a Secret is
+ * refused while rendering (template.ts MAX_RENDERED_BYTES). Never puts the value in the message.
  */
-export function checkValue(value: SecretValue, manifest: SecretManifest): void {
+export function checkValue(value: SecretValue): void {
   const text = value.reveal();
   if (text.length === 0) throw new ValueRejectedError('the credentials API returned an empty token value');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
@@ -19,13 +15,6 @@ export function checkValue(value: SecretValue, manifest: SecretManifest): void {
     const code = control[0].charCodeAt(0).toString(16).padStart(2, '0');
     throw new ValueRejectedError(
       `the token value contains a control character (U+00${code.toUpperCase()} at offset ${control.index}); it would break env files and headers`,
-    );
-  }
-  let total = 0;
-  for (const encoded of Object.values(manifest.data)) total += Buffer.byteLength(encoded, 'base64');
-  if (total > MAX_SECRET_DATA_BYTES) {
-    throw new ValueRejectedError(
-      `the Secret data would be ${total} bytes, more than the ${MAX_SECRET_DATA_BYTES} a Secret can hold (token value ${Buffer.byteLength(text)} bytes)`,
     );
   }
 }

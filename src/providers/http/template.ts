@@ -20,6 +20,13 @@ export type TemplateValues = {
 
 const PLACEHOLDER = /\{\{\s*\.([A-Za-z][A-Za-z0-9]*)\s*\}\}/y;
 
+/** Template text (the CRD allows 8192 characters; checked here too for configs that do not come through it). */
+export const MAX_BODY_TEMPLATE_LENGTH = 8192;
+/** Placeholders in one body: each may insert up to 64 scopes of 128 characters. */
+export const MAX_BODY_PLACEHOLDERS = 64;
+/** The rendered JSON body, in bytes: far above any real request, far below what would strain either side. */
+export const MAX_RENDERED_BODY_BYTES = 64 * 1024;
+
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
 }
@@ -36,6 +43,10 @@ export function templateVariables(template: string): Set<TemplateVariable> {
 
 export function renderJsonTemplate(template: string, values: TemplateValues): unknown {
   const text = scan(template, (name, inString) => encode(values[name], inString));
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RENDERED_BODY_BYTES) {
+    throw new TemplateError(`the rendered body is ${bytes} bytes, over the limit of ${MAX_RENDERED_BODY_BYTES}`);
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -50,6 +61,12 @@ function encode(value: TemplateValues[TemplateVariable], inString: boolean): str
 }
 
 function scan(template: string, replace: (name: TemplateVariable, inString: boolean) => string): string {
+  if (template.length > MAX_BODY_TEMPLATE_LENGTH) {
+    throw new TemplateError(
+      `body template is ${template.length} characters, over the limit of ${MAX_BODY_TEMPLATE_LENGTH}`,
+    );
+  }
+  let placeholders = 0;
   let out = '';
   let inString = false;
   let i = 0;
@@ -62,6 +79,9 @@ function scan(template: string, replace: (name: TemplateVariable, inString: bool
       const name = match[1]!;
       if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) {
         throw new TemplateError(`unknown placeholder {{ .${name} }} (known: ${TEMPLATE_VARIABLES.join(', ')})`);
+      }
+      if (++placeholders > MAX_BODY_PLACEHOLDERS) {
+        throw new TemplateError(`body template has more than ${MAX_BODY_PLACEHOLDERS} placeholders`);
       }
       out += replace(name as TemplateVariable, inString);
       i = PLACEHOLDER.lastIndex;

@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { malformed, notFound, ProviderError, permanent, rateLimited, transient } from '../errors.ts';
 import type { SecretValue } from '../secret-value.ts';
 import type { ProviderDeps, ResolvedProviderConfig } from '../types.ts';
+import { EgressDeniedError, egressConnector } from './egress-connector.ts';
+import { DEFAULT_EGRESS_POLICY } from './egress-policy.ts';
 import { redact, vendorMessage } from './redact.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -10,7 +12,11 @@ import { parseRetryAfter } from './retry-after.ts';
  * The one place that calls undici. Every adapter request goes through `HttpTransport.call`, which:
  * - waits for the provider's shared rate limiter (caller's signal only: queueing is not the upstream's fault);
  * - bounds the call with `timeoutMs` (AbortSignal.timeout combined with the caller's signal);
- * - caps the response body at MAX_RESPONSE_BYTES (→ Malformed);
+ * - connects only where the egress policy allows (deps.egress, checked on the resolved address at connect time;
+ *   a refusal → Permanent naming the address, the rule and the setting that allows it);
+ * - caps a 2xx response body at MAX_RESPONSE_BYTES (→ Malformed); of an error body it reads only the first
+ *   MAX_ERROR_BODY_BYTES (the status decides, the body only adds the vendor's message);
+ * - never follows a redirect: a 3xx → Permanent naming the Location host;
  * - parses JSON responses with zod (→ Malformed naming the operation and the invalid fields, never the body);
  * - maps statuses: 401/403 → Permanent (with the vendor's message), 404 → NotFound, 409 → Permanent,
  *   429 → RateLimited (Retry-After seconds or HTTP-date, default 1 s), 5xx / network / timeout → Transient,
@@ -21,6 +27,8 @@ import { parseRetryAfter } from './retry-after.ts';
  */
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Of a non-2xx body, only this much is read: enough for any vendor message, little work for a hostile server. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -111,7 +119,11 @@ export class HttpTransport {
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 60_000,
         connections: 16,
-        ...(options.caBundle ? { connect: { ca: options.caBundle } } : {}),
+        connect: egressConnector({
+          policy: options.deps.egress ?? DEFAULT_EGRESS_POLICY,
+          lookup: options.deps.lookup,
+          connect: options.caBundle ? { ca: options.caBundle } : {},
+        }),
       });
       this.#ownsDispatcher = true;
     }
@@ -167,7 +179,10 @@ export class HttpTransport {
           dispatcher: this.#dispatcher,
         });
         statusCode = response.statusCode;
-        text = await readCapped(response, this.#label(spec.operation));
+        const success = statusCode >= 200 && statusCode < 300;
+        text = success
+          ? await readCapped(response, this.#label(spec.operation))
+          : await readPrefix(response, MAX_ERROR_BODY_BYTES);
       } catch (error) {
         throw this.#networkError(spec.operation, error, callerSignal, timeoutSignal);
       }
@@ -188,6 +203,8 @@ export class HttpTransport {
     timeoutSignal: AbortSignal,
   ): unknown {
     if (ProviderError.is(error)) return error;
+    const denied = EgressDeniedError.find(error);
+    if (denied) return permanent(`${this.#label(operation)}: ${denied.message}`);
     // The caller gave up (shutdown, reconcile cancelled): propagate its reason, this is not an upstream failure.
     if (callerSignal?.aborted) return callerSignal.reason;
     if (timeoutSignal.aborted) {
@@ -219,7 +236,22 @@ export class HttpTransport {
       return rateLimited(message, parseRetryAfter(headers['retry-after'], nowMs), status);
     }
     if (status >= 500) return transient(message, { statusCode: status });
+    if (status >= 300 && status < 400) return permanent(this.#redirectMessage(operation, status, headers), status);
     return permanent(message, status);
+  }
+
+  /** Names only the Location host: its path or query may carry anything. */
+  #redirectMessage(operation: string, status: number, headers: Record<string, string | string[] | undefined>): string {
+    const location = [headers['location']].flat()[0];
+    let host = '(no Location header)';
+    if (location) {
+      try {
+        host = new URL(location, this.url('/')).host;
+      } catch {
+        host = '(an invalid Location header)';
+      }
+    }
+    return `${this.#label(operation)}: HTTP ${status} redirect to ${host} not followed (tokensync never follows redirects; set spec.url to the address that answers)`;
   }
 }
 
@@ -239,6 +271,22 @@ async function readCapped(response: Dispatcher.ResponseData, label: string): Pro
       throw malformed(`${label}: response body larger than the ${MAX_RESPONSE_BYTES}-byte limit`);
     }
     chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The first `limit` bytes of a body; the rest is not read (the connection is dropped rather than drained). */
+async function readPrefix(response: Dispatcher.ResponseData, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const buffer = chunk as Buffer;
+    chunks.push(buffer.subarray(0, limit - size));
+    size += Math.min(buffer.length, limit - size);
+    if (size >= limit) {
+      response.body.destroy();
+      break;
+    }
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }

@@ -5,7 +5,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseControllerFlags } from '../../../src/cli/controller-flags.ts';
+import { egressPolicyOf, parseControllerFlags } from '../../../src/cli/controller-flags.ts';
+import { decideEgress } from '../../../src/providers/transport/egress-policy.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../support/control-plane.ts';
 
 const CHART = join(REPO_ROOT, 'charts', 'tokensync');
@@ -166,6 +167,42 @@ describe('helm lint and template', () => {
     expect(r.stderr).toContain('two controllers without a leader');
   });
 
+  it('renders no egress flag by default, and each egress value as the flag the controller parses', async () => {
+    const defaults = await template();
+    const [plain] = find(defaults.objects, 'Deployment') as Array<K8sObject & { spec: Loose }>;
+    expect((plain!.spec.template.spec.containers[0].args as string[]).filter((a) => /egress|cidrs/.test(a))).toEqual(
+      [],
+    );
+
+    const { objects } = await template(
+      '--set',
+      'egress.allow={vault.corp,10.20.0.0/16,127.0.0.1}',
+      '--set',
+      'egress.clusterServiceCIDRs={10.96.0.0/12,fd00:10:96::/112}',
+      '--set',
+      'egress.clusterPodCIDRs={10.244.0.0/16}',
+      '--set',
+      'egress.deny={198.51.0.0/16}',
+    );
+    const [deployment] = find(objects, 'Deployment') as Array<K8sObject & { spec: Loose }>;
+    const args = deployment!.spec.template.spec.containers[0].args as string[];
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--egress-allow=vault.corp,10.20.0.0/16,127.0.0.1',
+        '--cluster-service-cidrs=10.96.0.0/12,fd00:10:96::/112',
+        '--cluster-pod-cidrs=10.244.0.0/16',
+        '--egress-deny=198.51.0.0/16',
+      ]),
+    );
+    const policy = egressPolicyOf(parseControllerFlags(args.slice(1), {}));
+    expect(decideEgress({ address: '10.96.0.1' }, policy)).toMatchObject({
+      allowed: false,
+      rule: { source: '--cluster-service-cidrs' },
+    });
+    expect(decideEgress({ address: '10.20.1.1' }, policy).allowed).toBe(true);
+    expect(decideEgress({ address: '10.0.0.9', host: 'vault.corp' }, policy).allowed).toBe(true);
+  });
+
   it('renders the optional monitoring objects with valid alert rules and dashboard', async () => {
     const { objects } = await template(
       '--set',
@@ -215,6 +252,12 @@ describe('values.schema.json', () => {
   it('rejects zero replicas', () => rejects(['--set', 'replicaCount=0'], /replicaCount/));
   it('rejects an unknown nested key', () =>
     rejects(['--set', 'metrics.servicemonitor.enabled=true'], /servicemonitor/));
+  it('rejects a cluster range that is not a CIDR', () =>
+    rejects(['--set', 'egress.clusterServiceCIDRs={10.96.0.0}'], /clusterServiceCIDRs/));
+  it('rejects an egress allow entry with a scheme', () =>
+    rejects(['--set', 'egress.allow={https://vault.corp}'], /egress/));
+  it('rejects an egress value given as a string instead of a list', () =>
+    rejects(['--set', 'egress.deny=0.0.0.0/0'], /deny/));
 });
 
 describe('against a real API server', () => {

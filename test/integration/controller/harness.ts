@@ -12,6 +12,7 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { chartServiceAccountKubeconfig, RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
+import { LOOPBACK_EGRESS } from '../../support/egress.ts';
 import { LogCapture } from './log-capture.ts';
 
 export interface RecordedEvent {
@@ -64,6 +65,8 @@ export class Harness {
       metrics: this.metrics,
       events: sink,
       random: this.random,
+      // The reference server listens on 127.0.0.1: allowed explicitly, as --egress-allow=127.0.0.1 would.
+      egress: LOOPBACK_EGRESS,
     });
     await manager.start();
     const abort = new AbortController();

@@ -2,6 +2,7 @@
 // scrape its endpoints.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { TEST_EGRESS_ALLOW } from '../../support/egress.ts';
 import { REPO_ROOT } from '../../support/paths.ts';
 
 export class ControllerProcess {
@@ -27,6 +28,9 @@ export class ControllerProcess {
         '127.0.0.1:0',
         '--log-level',
         'debug',
+        // The reference credentials API listens on loopback, which the default egress policy denies.
+        '--egress-allow',
+        TEST_EGRESS_ALLOW.join(','),
         ...extraArgs,
       ],
       { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,5 +1,7 @@
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
+import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
 import { kubeRequest } from '../../../src/kube/client.ts';
 import { Harness, isReady, waitFor } from './harness.ts';
 
@@ -253,5 +255,106 @@ describe('bad input and upstream faults', () => {
     expect(Date.parse(deployment.spec.template.metadata.annotations!['tokensync.io/restartedAt']!)).toBeGreaterThan(
       Date.now() - 60_000,
     );
+  });
+});
+
+describe('egress policy', () => {
+  // A second reference server on 127.0.0.2, another loopback address: the controller allows only 127.0.0.1 (the
+  // harness's --egress-allow), so this one is what a tenant pointing a provider at a denied address looks like.
+  let other: Awaited<ReturnType<typeof startCredentialsApi>>;
+  let otherUrl: string;
+  beforeAll(async () => {
+    other = await startCredentialsApi({ host: '127.0.0.2', rateLimit: false });
+    otherUrl = other.url;
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+  const otherStats = async () => {
+    const res = await request(`${otherUrl}/api/v1/audit/stats`, {
+      headers: { authorization: `Bearer ${other.adminKey}` },
+    });
+    return (await res.body.json()) as { requests: number; mints: number };
+  };
+  const getClusterProvider = (name: string) =>
+    kubeRequest<{ status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }>(
+      h.kc,
+      { method: 'GET', path: `/apis/tokensync.io/v1alpha1/clustercredentialsproviders/${name}` },
+    );
+
+  it('refuses a namespaced provider whose URL is a denied address: Ready=False on the provider and the token, no call made', async () => {
+    expect(otherUrl).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'egress' } });
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'other-admin', namespace: 'egress', labels: { 'tokensync.io/credential': 'true' } },
+      stringData: { token: other.adminKey },
+    });
+    await provider('egress', 'loopback', {
+      type: 'reference',
+      url: otherUrl,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'other-admin', key: 'token' } },
+    });
+    const before = await otherStats();
+    const ready = await waitFor('loopback provider checked', async () =>
+      condition(await getProvider('egress', 'loopback')),
+    );
+    expect(ready).toMatchObject({ status: 'False', reason: 'UpstreamRejected' });
+    expect(ready.message).toBe(
+      'Permanent: reference check: egress denied: 127.0.0.2 (the address in spec.url) is in 127.0.0.0/8, loopback, denied by default. To allow it, a platform administrator adds "127.0.0.2/32" to the controller flag --egress-allow (Helm value egress.allow)',
+    );
+
+    await h.createToken('egress', 'ssrf', { providerRef: { name: 'loopback' } });
+    const sat = await waitFor('ssrf token failed', async () => {
+      const t = await h.getToken('egress', 'ssrf');
+      return t?.status?.lastFailure ? t : undefined;
+    });
+    expect(condition(sat)?.status).toBe('False');
+    expect(sat.status?.lastFailure).toContain('egress denied: 127.0.0.2');
+    expect(condition(sat)?.message).toContain('egress denied: 127.0.0.2');
+    expect(await h.getSecretData('egress', 'ssrf')).toBeUndefined();
+    expect(await otherStats()).toMatchObject({ requests: before.requests, mints: 0 });
+  });
+
+  it("a ClusterCredentialsProvider's spec.egress.allow opens that address for it alone; a bad entry is InvalidSpec", async () => {
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tokensync-system' } });
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'other-admin', namespace: 'tokensync-system', labels: { 'tokensync.io/credential': 'true' } },
+      stringData: { token: other.adminKey },
+    });
+    const cluster = (name: string, allow: string[]) =>
+      h.apply({
+        apiVersion: 'tokensync.io/v1alpha1',
+        kind: 'ClusterCredentialsProvider',
+        metadata: { name },
+        spec: {
+          type: 'reference',
+          url: otherUrl,
+          allowInsecureHttp: true,
+          auth: { secretRef: { name: 'other-admin', key: 'token', namespace: 'tokensync-system' } },
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'egress-cluster' } },
+          egress: { allow },
+        },
+      });
+    await cluster('platform-internal', ['127.0.0.2']);
+    await cluster('platform-typo', ['127.0.0.2/33']);
+    const checked = (name: string) => waitFor(`${name} checked`, async () => condition(await getClusterProvider(name)));
+    expect(await checked('platform-internal')).toMatchObject({ status: 'True', reason: 'Reachable' });
+    const typo = await checked('platform-typo');
+    expect(typo).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(typo.message).toBe(
+      'spec.egress.allow of ClusterCredentialsProvider platform-typo: "127.0.0.2/33": the prefix length must be 0-32',
+    );
+
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'egress-cluster' } });
+    await h.createToken('egress-cluster', 'internal', {
+      providerRef: { kind: 'ClusterCredentialsProvider', name: 'platform-internal' },
+    });
+    await waitFor('internal Ready', async () => isReady(await h.getToken('egress-cluster', 'internal')));
+    expect((await otherStats()).mints).toBe(1);
   });
 });

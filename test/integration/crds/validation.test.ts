@@ -264,6 +264,12 @@ describe('CredentialsProvider rejects', () => {
     );
   });
 
+  it('spec.egress, which only the cluster-scoped kind has (tenants cannot widen the egress policy)', async () => {
+    const r = await create(provider('own-egress', { ...iomete, egress: { allow: ['10.0.0.0/8'] } }));
+    expect(r.code, 'a namespaced provider accepted spec.egress').not.toBe(0);
+    expect(r.stderr).toMatch(/unknown field "spec\.egress"/);
+  });
+
   it('an unknown provider type', async () => {
     await expectRejected(provider('vault', { ...iomete, type: 'vault' }), 'spec.type: Unsupported value: "vault"');
   });
@@ -286,6 +292,30 @@ describe('ClusterCredentialsProvider rejects', () => {
       }),
       'Unsupported value: "Equals"',
     );
+  });
+
+  it('an egress allow entry with a scheme, a port or a path', async () => {
+    for (const entry of ['https://vault.corp', 'vault.corp:8200/x', '10.0.0.0/8/9']) {
+      await expectRejected(
+        clusterProvider('bad-egress', {
+          ...iomete,
+          auth: { secretRef: { ...auth.secretRef, namespace: 'tokensync-system' } },
+          egress: { allow: [entry] },
+        }),
+        'spec.egress.allow[0]',
+      );
+    }
+  });
+
+  it('accepts egress allow entries: addresses, CIDRs, host names, *.domain', async () => {
+    const r = await create(
+      clusterProvider('good-egress', {
+        ...iomete,
+        auth: { secretRef: { ...auth.secretRef, namespace: 'tokensync-system' } },
+        egress: { allow: ['10.20.0.0/16', 'fd00::5', 'vault.corp', '*.corp.example'] },
+      }),
+    );
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('the same CEL rules as CredentialsProvider', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProviderClient } from '../../../src/providers/registry.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import type { IssueRequest, ProviderClient } from '../../../src/providers/types.ts';
+import { LOOPBACK_EGRESS } from '../../support/egress.ts';
 import { REPO_ROOT } from '../../support/paths.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokensync-refproc-'));
@@ -51,15 +52,18 @@ async function killServer(): Promise<void> {
 }
 
 const client = (type: 'reference' | 'iomete', domain?: string): ProviderClient =>
-  createProviderClient({
-    type,
-    url,
-    credential: new SecretValue(adminKey),
-    allowInsecureHttp: true,
-    rateLimit: { requestsPerSecond: 100, burst: 100 },
-    timeoutMs: 5000,
-    ...(domain ? { iomete: { domain } } : {}),
-  });
+  createProviderClient(
+    {
+      type,
+      url,
+      credential: new SecretValue(adminKey),
+      allowInsecureHttp: true,
+      rateLimit: { requestsPerSecond: 100, burst: 100 },
+      timeoutMs: 5000,
+      ...(domain ? { iomete: { domain } } : {}),
+    },
+    { egress: LOOPBACK_EGRESS },
+  );
 
 /** Read-only tokens are the reference server's own extension: IOMETE documents no such flag. */
 const request = (name: string, readOnly = true): IssueRequest => ({

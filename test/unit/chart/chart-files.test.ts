@@ -85,7 +85,7 @@ describe('values.yaml and values.schema.json', () => {
     for (const path of paths) expect(config, path).toContain(`\`${path}\``);
     const flags = [
       ...readFileSync(join(REPO_ROOT, 'src', 'cli', 'controller-flags.ts'), 'utf8').matchAll(
-        /^\s+'?([a-z-]+)'?: (?:z\.|duration|bindAddress)/gm,
+        /^\s+'?([a-z-]+)'?: (?:z\.|duration|bindAddress|list)/gm,
       ),
     ].map((m) => m[1]!);
     expect(flags.length).toBeGreaterThan(10);

@@ -41,17 +41,30 @@ const final = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
 describe('Dockerfile', () => {
   it('is multi-stage: a Node 24 build stage and a Node 24 runtime stage', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]!.args).toMatch(/^node:24-bookworm-slim AS build$/);
-    expect(stages.at(-1)!.args).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot\b/);
+    expect(stages[0]!.args).toMatch(/^node:24-bookworm-slim@sha256:[0-9a-f]{64} AS build$/);
+    expect(stages.at(-1)!.args).toMatch(
+      /^gcr\.io\/distroless\/nodejs24-debian12:nonroot@sha256:[0-9a-f]{64} AS runtime$/,
+    );
   });
 
-  it('pins every base image to an explicit tag, never latest or untagged', () => {
+  it('pins every base image by digest, with its tag kept readable in front (never latest)', () => {
     for (const stage of stages) {
       const image = stage.args.split(/\s+/)[0]!;
       if (image === 'scratch' || stages.some((s) => s.args.endsWith(` AS ${image}`))) continue;
-      expect(image, `line ${stage.line}`).toMatch(/:[^/]+$|@sha256:/);
-      expect(image, `line ${stage.line}`).not.toMatch(/:latest$/);
+      // repository:tag@sha256:<64 hex>: the digest decides what is pulled, the tag says what it is.
+      expect(image, `line ${stage.line}`).toMatch(/^[^@\s]+:[^/@\s]+@sha256:[0-9a-f]{64}$/);
+      expect(image, `line ${stage.line}`).not.toMatch(/:latest@/);
     }
+  });
+
+  it('records the runtime base (name and the same digest) in the OCI labels', () => {
+    const runtimeDigest = /@(sha256:[0-9a-f]{64})/.exec(stages.at(-1)!.args)![1];
+    const labels = final
+      .filter((i) => i.keyword === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
+    expect(labels).toContain('org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"');
+    expect(labels).toContain(`org.opencontainers.image.base.digest="${runtimeDigest}"`);
   });
 
   it('installs reproducibly (npm ci, no install scripts) and prunes dev dependencies', () => {

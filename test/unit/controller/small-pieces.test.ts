@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseControllerFlags } from '../../../src/cli/controller-flags.ts';
+import { egressPolicyOf, parseControllerFlags } from '../../../src/cli/controller-flags.ts';
 import { sameConditions, setCondition } from '../../../src/controller/conditions.ts';
 import { FreshnessTracker } from '../../../src/controller/freshness.ts';
 import { matchesSelector } from '../../../src/controller/label-selector.ts';
 import { upstreamTokenName } from '../../../src/controller/naming.ts';
 import { observeSecret, SecretHasher } from '../../../src/kube/secrets.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
+import { decideEgress } from '../../../src/providers/transport/egress-policy.ts';
 
 describe('conditions', () => {
   it('keeps lastTransitionTime while the status stays, and compares regardless of key order', () => {
@@ -123,5 +124,32 @@ describe('controller flags', () => {
     expect(parseControllerFlags(['--leader-elect'], {})['leader-elect']).toBe(true);
     expect(() => parseControllerFlags(['--lease-duration', 'soon'], {})).toThrow(/--lease-duration/);
     expect(() => parseControllerFlags(['--bogus'], {})).toThrow();
+  });
+
+  it('reads the egress lists comma-separated, repeated or from the environment, and refuses a bad entry', () => {
+    const flags = parseControllerFlags(
+      [
+        '--egress-allow',
+        '127.0.0.1, vault.corp',
+        '--egress-allow=10.20.0.0/16',
+        '--cluster-service-cidrs=10.96.0.0/12',
+      ],
+      { TOKENSYNC_CLUSTER_POD_CIDRS: '10.244.0.0/16,fd00:10:244::/56' },
+    );
+    expect(flags['egress-allow']).toEqual(['127.0.0.1', 'vault.corp', '10.20.0.0/16']);
+    expect(flags['cluster-service-cidrs']).toEqual(['10.96.0.0/12']);
+    expect(flags['cluster-pod-cidrs']).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
+    expect(flags['egress-deny']).toEqual([]);
+    const policy = egressPolicyOf(flags);
+    expect(decideEgress({ address: '127.0.0.1' }, policy).allowed).toBe(true);
+    expect(decideEgress({ address: '10.96.0.1' }, policy)).toMatchObject({
+      allowed: false,
+      rule: { source: '--cluster-service-cidrs' },
+    });
+    expect(decideEgress({ address: '10.244.3.4' }, policy)).toMatchObject({ rule: { source: '--cluster-pod-cidrs' } });
+    expect(() => parseControllerFlags(['--egress-allow', 'http://127.0.0.1:8080'], {})).toThrow(
+      /--egress-allow: "http:\/\/127.0.0.1:8080" is neither/,
+    );
+    expect(() => parseControllerFlags(['--cluster-pod-cidrs', '10.244.0.0/33'], {})).toThrow(/--cluster-pod-cidrs/);
   });
 });

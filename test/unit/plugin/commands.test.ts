@@ -15,6 +15,7 @@ import { type RunningCredentialsApi, startCredentialsApi } from '../../../src/cr
 import { createProviderClient } from '../../../src/providers/registry.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import type { ProviderClient } from '../../../src/providers/types.ts';
+import { LOOPBACK_EGRESS, TEST_EGRESS_ALLOW } from '../../support/egress.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: loosely typed fake API objects
 type Obj = Record<string, any>;
@@ -138,14 +139,17 @@ beforeAll(async () => {
     }),
   );
   api = await startCredentialsApi({ rateLimit: false });
-  minter = createProviderClient({
-    type: 'reference',
-    url: api.url,
-    credential: new SecretValue(api.adminKey),
-    allowInsecureHttp: true,
-    rateLimit: { requestsPerSecond: 1000, burst: 1000 },
-    timeoutMs: 5000,
-  });
+  minter = createProviderClient(
+    {
+      type: 'reference',
+      url: api.url,
+      credential: new SecretValue(api.adminKey),
+      allowInsecureHttp: true,
+      rateLimit: { requestsPerSecond: 1000, burst: 1000 },
+      timeoutMs: 5000,
+    },
+    { egress: LOOPBACK_EGRESS },
+  );
 });
 afterAll(async () => {
   await minter?.close?.();
@@ -286,8 +290,14 @@ describe('revoke-orphans against the reference credentials API', () => {
       data: { apiKey: Buffer.from(api.adminKey).toString('base64') },
     });
 
+    // Without an allow, the provider's loopback URL is refused like any tenant-chosen address.
+    const refused = capture();
+    expect(await revokeOrphans(['--kubeconfig', kubeconfig, '--dry-run'], refused)).toBe(1);
+    expect(refused.stderr).toContain('reference list: egress denied: 127.0.0.1 (the address in spec.url)');
+
+    const allow = ['--egress-allow', TEST_EGRESS_ALLOW.join(',')];
     const dry = capture();
-    expect(await revokeOrphans(['--kubeconfig', kubeconfig, '--dry-run'], dry)).toBe(0);
+    expect(await revokeOrphans(['--kubeconfig', kubeconfig, '--dry-run', ...allow], dry)).toBe(0);
     const rows = dry.stdout
       .trim()
       .split('\n')
@@ -307,7 +317,7 @@ describe('revoke-orphans against the reference credentials API', () => {
     expect(await activeNames()).toHaveLength(6);
 
     const real = capture();
-    expect(await revokeOrphans(['--kubeconfig', kubeconfig], real)).toBe(0);
+    expect(await revokeOrphans(['--kubeconfig', kubeconfig, ...allow], real)).toBe(0);
     expect(real.stdout.match(/revoked/g)).toHaveLength(2);
     expect(await activeNames()).toEqual([
       'deleted-ffffffff-r1',
@@ -317,8 +327,14 @@ describe('revoke-orphans against the reference credentials API', () => {
     ]);
 
     const again = capture();
-    expect(await revokeOrphans(['--kubeconfig', kubeconfig, '--include-ownerless'], again)).toBe(0);
+    expect(await revokeOrphans(['--kubeconfig', kubeconfig, '--include-ownerless', ...allow], again)).toBe(0);
     expect(await activeNames()).toEqual(['hand-made', 'reporting-0a1b2c3d-r3', 'reporting-0a1b2c3d-r4']);
+  });
+
+  it('refuses a malformed --egress-allow entry as a usage error', async () => {
+    await expect(revokeOrphans(['--kubeconfig', kubeconfig, '--egress-allow', 'https://x'], capture())).rejects.toThrow(
+      /--egress-allow: "https:\/\/x" is neither/,
+    );
   });
 
   it('reports a missing management credential and exits 1', async () => {

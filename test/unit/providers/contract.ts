@@ -49,14 +49,19 @@ export function describeHttpContract(c: HttpContract): void {
     const req = c.issue.request ?? issueRequest();
     const MGMT = config(c.config).credential.reveal();
     const pool = () => agent.get(ORIGIN);
+    // Supporting calls (e.g. Rill's token list) are persistent interceptors: set them up once per test, however
+    // many issue calls the test makes.
+    let supported = false;
     const interceptIssue = () => {
-      c.issue.supporting?.(pool());
+      if (!supported) c.issue.supporting?.(pool());
+      supported = true;
       return pool().intercept({ method: c.issue.method, path: c.issue.path });
     };
     /** The issue call itself, whatever supporting calls the adapter made around it. */
     const issueCalls = () => d.seen.filter((e) => e.operation === 'issue');
 
     beforeEach(() => {
+      supported = false;
       agent = mockAgent();
       d = deps(agent);
       client = c.make(config(c.config), d);
@@ -174,6 +179,24 @@ export function describeHttpContract(c: HttpContract): void {
       interceptIssue().reply(c.issue.status, c.issue.body, { headers: { 'content-length': String(2 * 1024 * 1024) } });
       const error = await providerError(client.issue(req));
       expect(error.code).toBe('Malformed');
+    });
+
+    it('an error body over 1 MiB is read only in part and still maps by status (5xx Transient, 403 Permanent)', async () => {
+      interceptIssue().reply(503, OVERSIZE);
+      expect((await providerError(client.issue(req))).code).toBe('Transient');
+      interceptIssue().reply(403, OVERSIZE, { headers: { 'content-length': String(OVERSIZE.length) } });
+      const error = await providerError(client.issue(req));
+      expect(error.code).toBe('Permanent');
+      expect(error.statusCode).toBe(403);
+    });
+
+    it('a redirect is Permanent, names only the Location host and is not followed', async () => {
+      interceptIssue().reply(302, '', { headers: { location: 'http://169.254.169.254/latest/meta-data/?t=secret' } });
+      const error = await providerError(client.issue(req));
+      expect(error.code).toBe('Permanent');
+      expect(error.message).toContain('HTTP 302 redirect to 169.254.169.254 not followed');
+      expect(error.message).not.toContain('meta-data');
+      // No interceptor for the Location: following it would fail the test with a MockAgent "not found" error.
     });
 
     it('an error body echoing a token or the credential is redacted', async () => {

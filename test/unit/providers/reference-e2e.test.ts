@@ -4,6 +4,7 @@ import { TokenBucket } from '../../../src/providers/rate-limiter.ts';
 import { createProviderClient } from '../../../src/providers/registry.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import type { ProviderClient, ProviderDeps, ResolvedProviderConfig } from '../../../src/providers/types.ts';
+import { LOOPBACK_EGRESS } from '../../support/egress.ts';
 import { expectNoLeak, issueRequest, providerError } from './helpers.ts';
 
 /**
@@ -49,7 +50,10 @@ const variants = [
 describe.each(variants)('$label adapter against the reference server', ({ type, extra, label }) => {
   let client: ProviderClient;
   const requests: string[] = [];
-  const deps: ProviderDeps = { onRequest: (e) => requests.push(`${e.operation}:${e.statusCode}`) };
+  const deps: ProviderDeps = {
+    egress: LOOPBACK_EGRESS,
+    onRequest: (e) => requests.push(`${e.operation}:${e.statusCode}`),
+  };
   const sa = `sa-${label.replace(/\W+/g, '-')}`;
 
   beforeAll(() => {
@@ -117,7 +121,9 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
 
   it('revocation: Suspend leaves the token listed but inactive, and the value stops working', async () => {
     const settings = { ...((extra as { iomete?: object }).iomete ?? {}), revocation: 'Suspend' as const };
-    const suspending = createProviderClient(providerConfig(type, { ...extra, [type]: settings }), {});
+    const suspending = createProviderClient(providerConfig(type, { ...extra, [type]: settings }), {
+      egress: LOOPBACK_EGRESS,
+    });
     const issued = await suspending.issue(issueRequest({ serviceAccount: sa, name: 'tok-s', scopes }));
     await suspending.revoke({ id: issued.id, name: issued.name, serviceAccount: sa });
     expect((await introspect(issued.value.reveal())).active).toBe(false);
@@ -135,7 +141,7 @@ describe.each(variants)('$label adapter against the reference server', ({ type, 
   it('a wrong management key fails Permanent (401) and the message holds no key', async () => {
     const bad = createProviderClient(
       providerConfig(type, { ...extra, credential: new SecretValue('wrong_key_0123456789abcdef') }),
-      {},
+      { egress: LOOPBACK_EGRESS },
     );
     const error = await providerError(bad.issue(issueRequest({ serviceAccount: sa, name: 'tok-c', scopes })));
     expect(error.code).toBe('Permanent');
@@ -156,7 +162,7 @@ describe('rate limits against the reference server', () => {
     try {
       const client = createProviderClient(
         { ...providerConfig('reference'), url: limited.url, credential: new SecretValue(limited.adminKey) },
-        {},
+        { egress: LOOPBACK_EGRESS },
       );
       await client.list('sa-x').catch(() => undefined);
       const error = await providerError(client.list('sa-x'));
@@ -172,6 +178,7 @@ describe('rate limits against the reference server', () => {
     const bucket = new TokenBucket({ requestsPerSecond: 20, burst: 2 });
     const stamps: number[] = [];
     const client = createProviderClient(providerConfig('reference'), {
+      egress: LOOPBACK_EGRESS,
       limiter: bucket,
       onRequest: () => stamps.push(performance.now()),
     });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProviderClient } from '../../../src/providers/registry.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import type { ProviderClient, ResolvedProviderConfig } from '../../../src/providers/types.ts';
+import { LOOPBACK_EGRESS } from '../../support/egress.ts';
 import { type CustomerioStandIn, startCustomerioStandIn } from '../../support/stand-ins/customerio.ts';
 import { type IometeStandIn, startIometeStandIn } from '../../support/stand-ins/iomete.ts';
 import { type RillStandIn, startRillStandIn } from '../../support/stand-ins/rill.ts';
@@ -29,7 +30,7 @@ describe('iomete adapter against an IOMETE stand-in', () => {
     issueRequest({ serviceAccount: 'etl-bot', name, scopes: [], ...extra });
   beforeAll(async () => {
     iomete = await startIometeStandIn({ sharedGroup: ['etl-bot'] });
-    client = createProviderClient(loopback(iomete.url, iomete.apiKey, { type: 'iomete' }), {});
+    client = createProviderClient(loopback(iomete.url, iomete.apiKey, { type: 'iomete' }), { egress: LOOPBACK_EGRESS });
   });
   afterAll(async () => {
     await client.close?.();
@@ -38,7 +39,9 @@ describe('iomete adapter against an IOMETE stand-in', () => {
 
   it('check passes on the same-group 403 of the health-check account, and fails on a wrong key', async () => {
     await expect(client.check()).resolves.toBeUndefined();
-    const wrong = createProviderClient(loopback(iomete.url, 'not-the-key-0123', { type: 'iomete' }), {});
+    const wrong = createProviderClient(loopback(iomete.url, 'not-the-key-0123', { type: 'iomete' }), {
+      egress: LOOPBACK_EGRESS,
+    });
     expect((await providerError(wrong.check())).statusCode).toBe(401);
     await wrong.close?.();
   });
@@ -70,7 +73,7 @@ describe('iomete adapter against an IOMETE stand-in', () => {
   it('revocation: Suspend keeps the token listed, suspended', async () => {
     const suspending = createProviderClient(
       loopback(iomete.url, iomete.apiKey, { type: 'iomete', iomete: { revocation: 'Suspend' } }),
-      {},
+      { egress: LOOPBACK_EGRESS },
     );
     await suspending.issue(request('etl-r3'));
     await suspending.revoke({ id: 'etl-r3', name: 'etl-r3', serviceAccount: 'etl-bot' });
@@ -93,7 +96,9 @@ describe('rill adapter against a Rill stand-in', () => {
     issueRequest({ serviceAccount: 'etl-bot', scopes: [], lifetimeSeconds: undefined, ...extra });
   beforeAll(async () => {
     rill = await startRillStandIn();
-    client = createProviderClient(loopback(rill.url, rill.credential, { type: 'rill', rill: { org: 'acme' } }), {});
+    client = createProviderClient(loopback(rill.url, rill.credential, { type: 'rill', rill: { org: 'acme' } }), {
+      egress: LOOPBACK_EGRESS,
+    });
   });
   afterAll(async () => {
     await client.close?.();
@@ -126,7 +131,7 @@ describe('rill adapter against a Rill stand-in', () => {
   it('ephemeral credentials: the JWT comes with the runtime host and instance id for templates', async () => {
     const ephemeral = createProviderClient(
       loopback(rill.url, rill.credential, { type: 'rill', rill: { org: 'acme', mode: 'ephemeral', project: 'sales' } }),
-      {},
+      { egress: LOOPBACK_EGRESS },
     );
     const issued = await ephemeral.issue(
       issueRequest({ scopes: [], lifetimeSeconds: 900, attributes: { email: 'viewer@example.com' } }),
@@ -139,7 +144,7 @@ describe('rill adapter against a Rill stand-in', () => {
   it('a rejected credential keeps Rill’s words ("auth token is invalid") and not the credential', async () => {
     const wrong = createProviderClient(
       loopback(rill.url, 'rill_svc_wrongwrongwrong0123', { type: 'rill', rill: { org: 'acme' } }),
-      {},
+      { egress: LOOPBACK_EGRESS },
     );
     const error = await providerError(wrong.check());
     expect(error.message).toBe(
@@ -157,7 +162,7 @@ describe('customerio adapter against a Customer.io stand-in', () => {
     cio = await startCustomerioStandIn({ sessionSeconds: 900 });
     client = createProviderClient(
       loopback(cio.url, cio.serviceAccountToken, { type: 'customerio', customerio: { region: 'eu' } }),
-      {},
+      { egress: LOOPBACK_EGRESS },
     );
   });
   afterAll(async () => {

@@ -98,7 +98,7 @@ describe('token reconciler: the value is checked before it lands', () => {
   it.each([
     ['an empty value', '', /empty token value/],
     ['a newline', 'abc\ndef', /control character \(U\+000A/],
-    ['more than a Secret can hold', 'x'.repeat(1024 * 1024 + 1), /more than the 1048576/],
+    ['more than a Secret can hold', 'x'.repeat(1024 * 1024 + 1), /rendered Secret data is over 524288 bytes/],
   ])('refuses %s, revokes the token and backs off', async (_what, value, message) => {
     const t = setup();
     const issue = t.provider.issue.bind(t.provider);
