@@ -144,8 +144,8 @@ const COMPANIONS: Record<string, string[]> = {
   'serviceAccount.name=tokensync-operator': [],
 };
 
-const unescape = (key: string) => key.replaceAll('\\.', '.');
-const keyOf = (set: string) => unescape(set.slice(0, set.search(/(?<!\\)=/)));
+const unescapeDots = (key: string) => key.replaceAll('\\.', '.');
+const keyOf = (set: string) => unescapeDots(set.slice(0, set.search(/(?<!\\)=/)));
 
 describe.skipIf('reason' in found)('helm template with --set, as users write it', () => {
   it('every --set in the docs renders', async () => {
