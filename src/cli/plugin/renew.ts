@@ -96,6 +96,32 @@ async function resolveSelection(target: Target, selection: Selection, io: Io): P
   return found;
 }
 
+/**
+ * The waited-for tokens as they are now: one GET each when named, one LIST per round for a selector or --all (a bulk
+ * renew of hundreds of tokens polls with one request, not hundreds). Missing from the map = deleted.
+ */
+async function currentStates(
+  target: Target,
+  selection: Selection,
+  pending: Map<string, ServiceAccountToken>,
+): Promise<Map<string, ServiceAccountToken>> {
+  const out = new Map<string, ServiceAccountToken>();
+  if (selection.by === 'names') {
+    for (const [key, sat] of pending) {
+      try {
+        out.set(key, await getToken(target.kc, sat.metadata.namespace!, sat.metadata.name));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return out;
+  }
+  for (const sat of await listTokens(target, selection.by === 'selector' ? selection.selector : undefined)) {
+    out.set(ref(sat), sat);
+  }
+  return out;
+}
+
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const args = parse(argv, spec);
   if (booleanFlag(args, 'help')) {
@@ -141,17 +167,18 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const deadline = io.now().getTime() + timeoutMs;
   const why = new Map<string, string>();
   for (let delay = 250; pending.size > 0; delay = Math.min(delay * 2, 2000)) {
+    const current = await currentStates(target, selection, pending);
     for (const [key, sat] of pending) {
-      let state: WaitState;
-      try {
-        state = renewState(await getToken(target.kc, sat.metadata.namespace!, sat.metadata.name), stamp);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+      const now = current.get(key);
+      if (!now) {
         pending.delete(key);
         failed++;
-        io.err(`serviceaccounttoken.tokensync.io/${sat.metadata.name} (${key}) was deleted while waiting\n`);
+        io.err(
+          `serviceaccounttoken.tokensync.io/${sat.metadata.name} (${key}) is gone while waiting (deleted, or no longer selected)\n`,
+        );
         continue;
       }
+      const state = renewState(now, stamp);
       if (state.done) {
         pending.delete(key);
         io.out(`serviceaccounttoken.tokensync.io/${sat.metadata.name} renewed\n`);
