@@ -226,11 +226,26 @@ describe('revoke-orphans', () => {
   });
 });
 
+describe('revoke-orphans without a readable credential', () => {
+  it('names the missing management credential Secret and exits 1', async () => {
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } });
+    await h.apply({
+      apiVersion: 'tokensync.io/v1alpha1',
+      kind: 'CredentialsProvider',
+      metadata: { name: 'iomete', namespace: 'team-b' },
+      spec: { type: 'iomete', url: 'https://127.0.0.1:9', auth: { secretRef: { name: 'absent', key: 'token' } } },
+    });
+    const r = await plugin('revoke-orphans', '-n', 'team-b', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('team-b/iomete: management credential Secret team-b/absent key "token" not found');
+  });
+});
+
 describe('completion against the cluster', () => {
   it('__complete offers the token names and namespaces the API server has', async () => {
     const names = await plugin('__complete', 'renew', '-n', NS, 'billing', '');
     expect(names.stdout).toBe('etl\nreporting\n:4\n');
-    const namespaces = await plugin('__complete', 'status', '-n', 'team');
+    const namespaces = await plugin('__complete', 'status', '-n', 'team-a');
     expect(namespaces.stdout).toBe(`${NS}\n:4\n`);
   });
 
