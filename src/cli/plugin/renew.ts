@@ -1,13 +1,30 @@
-// kubectl tokensync renew NAME [-n NS] [--wait] [--timeout 60s]
+// kubectl tokensync renew (NAME... | -l SELECTOR | --all) [-n NS | -A] [--wait] [--timeout 60s]
 import { RENEW_ANNOTATION, type ServiceAccountToken } from '../../api/v1alpha1/index.ts';
-import { globalFlags, type Io, parse, processIo, UsageError } from './io.ts';
-import { annotateToken, getToken, resolveTarget } from './kube.ts';
+import { isNotFound } from '../../kube/client.ts';
+import {
+  booleanFlag,
+  globalFlags,
+  type Io,
+  type Parsed,
+  parse,
+  processIo,
+  rejectNamespaceAndAll,
+  stringFlag,
+  UsageError,
+} from './io.ts';
+import { annotateToken, getToken, listTokens, resolveTarget, type Target } from './kube.ts';
+import { COMMANDS, flagHelp } from './spec.ts';
 
-export const usage = `Usage: kubectl tokensync renew NAME [-n NAMESPACE] [--wait] [--timeout 60s]
+const spec = COMMANDS['renew']!;
 
-Rotates a token now: sets the ${RENEW_ANNOTATION} annotation to the current time. With --wait, waits until
-the controller has acted on it (status.lastRenewRequest) and the resource is Ready again.
-`;
+export const usage = `Usage: kubectl tokensync renew NAME... [-n NAMESPACE] [--wait] [--timeout 60s]
+       kubectl tokensync renew -l SELECTOR | --all [-n NAMESPACE | -A] [--wait] [--timeout 60s]
+
+Rotates tokens now: sets the ${RENEW_ANNOTATION} annotation to the current time. With --wait, waits until
+the controller has acted on each (status.lastRenewRequest) and it is Ready again; exit 1 if one is not within
+--timeout (which bounds the whole wait, not each token).
+
+${flagHelp(spec)}`;
 
 /** "60s", "2m", "1m30s", "500ms" → milliseconds. */
 export function parseTimeout(value: string): number {
@@ -42,34 +59,134 @@ export function renewState(sat: ServiceAccountToken, stamp: string): WaitState {
   return { done: true };
 }
 
+/** Which tokens the arguments select: names, a label selector or --all, exactly one of them. Pure. */
+export type Selection = { by: 'names'; names: string[] } | { by: 'selector'; selector: string } | { by: 'all' };
+
+export function selectionOf(args: Parsed): Selection {
+  const selector = stringFlag(args, 'selector');
+  const all = booleanFlag(args, 'all');
+  const names = args.positionals;
+  const given = [names.length > 0, selector !== undefined, all].filter(Boolean).length;
+  if (given === 0) throw new UsageError('say which tokens: NAME..., -l SELECTOR or --all');
+  if (given > 1) throw new UsageError('use only one of NAME..., -l SELECTOR and --all');
+  if (names.length > 0) {
+    if (booleanFlag(args, 'all-namespaces')) throw new UsageError('NAME needs one namespace: use -n, not -A');
+    return { by: 'names', names: [...new Set(names)] };
+  }
+  if (selector !== undefined) {
+    if (!selector.trim()) throw new UsageError('-l needs a selector, e.g. -l team=payments');
+    return { by: 'selector', selector };
+  }
+  return { by: 'all' };
+}
+
+const ref = (sat: ServiceAccountToken) => `${sat.metadata.namespace}/${sat.metadata.name}`;
+
+async function resolveSelection(target: Target, selection: Selection, io: Io): Promise<ServiceAccountToken[]> {
+  if (selection.by !== 'names') return listTokens(target, selection.by === 'selector' ? selection.selector : undefined);
+  const found: ServiceAccountToken[] = [];
+  for (const name of selection.names) {
+    try {
+      found.push(await getToken(target.kc, target.namespace!, name));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      io.err(`Error: serviceaccounttoken "${name}" not found in namespace "${target.namespace}"\n`);
+    }
+  }
+  return found;
+}
+
+/**
+ * The waited-for tokens as they are now: one GET each when named, one LIST per round for a selector or --all (a bulk
+ * renew of hundreds of tokens polls with one request, not hundreds). Missing from the map = deleted.
+ */
+async function currentStates(
+  target: Target,
+  selection: Selection,
+  pending: Map<string, ServiceAccountToken>,
+): Promise<Map<string, ServiceAccountToken>> {
+  const out = new Map<string, ServiceAccountToken>();
+  if (selection.by === 'names') {
+    for (const [key, sat] of pending) {
+      try {
+        out.set(key, await getToken(target.kc, sat.metadata.namespace!, sat.metadata.name));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return out;
+  }
+  for (const sat of await listTokens(target, selection.by === 'selector' ? selection.selector : undefined)) {
+    out.set(ref(sat), sat);
+  }
+  return out;
+}
+
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  const { values, positionals } = parse(argv, { wait: { type: 'boolean' }, timeout: { type: 'string' } });
-  if (values.help) {
+  const args = parse(argv, spec);
+  if (booleanFlag(args, 'help')) {
     io.out(usage);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('renew takes exactly one ServiceAccountToken name');
-  if (values['all-namespaces']) throw new UsageError('renew works on one namespace: use -n');
-  const timeoutMs = parseTimeout(values.timeout ?? '60s');
-  const name = positionals[0]!;
-  const target = resolveTarget(globalFlags(values));
-  const namespace = target.namespace!;
+  rejectNamespaceAndAll(args);
+  const selection = selectionOf(args);
+  const timeoutText = stringFlag(args, 'timeout') ?? '60s';
+  const timeoutMs = parseTimeout(timeoutText);
+  const target = resolveTarget(globalFlags(args));
+  const selected = await resolveSelection(target, selection, io);
+  let failed = selection.by === 'names' ? selection.names.length - selected.length : 0;
+  if (selected.length === 0) {
+    if (selection.by !== 'names') {
+      const where = target.namespace ? ` in namespace ${target.namespace}` : '';
+      io.err(`No ServiceAccountTokens${where}${selection.by === 'selector' ? ` match ${selection.selector}` : ''}.\n`);
+    }
+    return failed > 0 ? 1 : 0;
+  }
+
   const stamp = renewStamp(io.now());
-  await annotateToken(target.kc, namespace, name, { [RENEW_ANNOTATION]: stamp });
-  io.out(`serviceaccounttoken.tokensync.io/${name} renew requested at ${stamp}\n`);
-  if (!values.wait) return 0;
+  const pending = new Map<string, ServiceAccountToken>();
+  for (const sat of selected) {
+    if (sat.metadata.deletionTimestamp) {
+      io.err(`serviceaccounttoken.tokensync.io/${sat.metadata.name} is being deleted (${ref(sat)}): skipped\n`);
+      continue;
+    }
+    try {
+      await annotateToken(target.kc, sat.metadata.namespace!, sat.metadata.name, { [RENEW_ANNOTATION]: stamp });
+      io.out(`serviceaccounttoken.tokensync.io/${sat.metadata.name} renew requested at ${stamp}\n`);
+      pending.set(ref(sat), sat);
+    } catch (error) {
+      failed++;
+      if (!isNotFound(error)) throw error;
+      io.err(
+        `Error: serviceaccounttoken "${sat.metadata.name}" disappeared from namespace "${sat.metadata.namespace}"\n`,
+      );
+    }
+  }
+  if (!booleanFlag(args, 'wait') || pending.size === 0) return failed > 0 ? 1 : 0;
 
   const deadline = io.now().getTime() + timeoutMs;
-  let state: WaitState = { done: false, why: 'not checked' };
-  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
-    state = renewState(await getToken(target.kc, namespace, name), stamp);
-    if (state.done) {
-      io.out(`serviceaccounttoken.tokensync.io/${name} renewed\n`);
-      return 0;
+  const why = new Map<string, string>();
+  for (let delay = 250; pending.size > 0; delay = Math.min(delay * 2, 2000)) {
+    const current = await currentStates(target, selection, pending);
+    for (const [key, sat] of pending) {
+      const now = current.get(key);
+      if (!now) {
+        pending.delete(key);
+        failed++;
+        io.err(
+          `serviceaccounttoken.tokensync.io/${sat.metadata.name} (${key}) is gone while waiting (deleted, or no longer selected)\n`,
+        );
+        continue;
+      }
+      const state = renewState(now, stamp);
+      if (state.done) {
+        pending.delete(key);
+        io.out(`serviceaccounttoken.tokensync.io/${sat.metadata.name} renewed\n`);
+      } else why.set(key, state.why);
     }
-    if (io.now().getTime() >= deadline) break;
+    if (pending.size === 0 || io.now().getTime() >= deadline) break;
     await io.sleep(Math.min(delay, Math.max(0, deadline - io.now().getTime())));
   }
-  io.err(`timed out after ${values.timeout ?? '60s'} waiting for ${namespace}/${name}: ${state.why}\n`);
-  return 1;
+  for (const key of pending.keys()) io.err(`timed out after ${timeoutText} waiting for ${key}: ${why.get(key)}\n`);
+  return pending.size > 0 || failed > 0 ? 1 : 0;
 }

