@@ -33,11 +33,12 @@ function leafPaths(node: YAMLMap, schemaNode: Schema | undefined, prefix = ''): 
 
 const paths = leafPaths(values.contents as YAMLMap, schema);
 
-const metricNames = [
-  ...readFileSync(join(REPO_ROOT, 'src', 'observability', 'metrics.ts'), 'utf8').matchAll(
-    /name: '(tokensync_[a-z_]+)'/g,
+/** Every metric family the controller declares (prom-client metrics in metrics.ts, token families beside it). */
+const metricNames = ['metrics.ts', 'token-series.ts'].flatMap((file) =>
+  [...readFileSync(join(REPO_ROOT, 'src', 'observability', file), 'utf8').matchAll(/name: '(tokensync_[a-z_]+)'/g)].map(
+    (m) => m[1]!,
   ),
-].map((m) => m[1]!);
+);
 
 function metricsUsedIn(text: string): string[] {
   return [...new Set([...text.matchAll(/\btokensync_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
