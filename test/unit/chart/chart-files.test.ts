@@ -137,13 +137,15 @@ describe('monitoring', () => {
 describe('RBAC documentation', () => {
   it('docs/security.md explains every resource the chart grants', () => {
     const security = doc('security.md');
-    const helpers = chart('templates/_helpers.tpl') + chart('templates/rbac.yaml');
+    const helpers =
+      chart('templates/_helpers.tpl') + chart('templates/rbac.yaml') + chart('templates/metrics-rbac.yaml');
     const resources = new Set(
       [...helpers.matchAll(/resources: \[([^\]]+)\]/g)].flatMap((m) =>
         m[1]!.split(',').map((r) => r.trim().replace(/"/g, '')),
       ),
     );
     expect(resources.size).toBeGreaterThan(8);
+    expect(resources).toContain('tokenreviews');
     for (const resource of resources) expect(security, resource).toContain(`\`${resource}\``);
   });
 });
