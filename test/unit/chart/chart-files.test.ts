@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
+import { Reason } from '../../../src/api/v1alpha1/conditions.ts';
 import { REPO_ROOT } from './helm.ts';
 
 const chart = (path: string) => readFileSync(join(REPO_ROOT, 'charts', 'tokensync', path), 'utf8');
@@ -105,12 +106,20 @@ describe('monitoring', () => {
     for (const name of used) expect(metricNames, name).toContain(name);
   });
 
-  it('use the Ready condition label values the controller sets (True/False/Unknown)', () => {
+  it('use the Ready status and reason label values the controller sets', () => {
+    const reasons = Object.values(Reason) as string[];
+    let checked = 0;
     for (const text of [chart('templates/prometheusrule.yaml'), chart('dashboards/tokensync.json')]) {
-      for (const m of text.matchAll(/condition\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
+      for (const m of text.matchAll(/\bready\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
         expect(['True', 'False', 'Unknown']).toContain(m[1]);
+        checked++;
+      }
+      for (const m of text.matchAll(/\breason\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
+        expect(reasons).toContain(m[1]);
+        checked++;
       }
     }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('docs/operations.md documents every metric', () => {
