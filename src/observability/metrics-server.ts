@@ -28,6 +28,8 @@ export interface SecureMetricsOptions {
   /** Directory with tls.crt and tls.key (re-read when they change); empty: a self-signed certificate. */
   certDir?: string;
   clock: Clock;
+  /** How often certDir is checked for a renewed certificate (default one minute). */
+  certReloadIntervalMs?: number;
 }
 
 export interface MetricsServer {
@@ -77,7 +79,7 @@ export async function startMetricsServer(
       } catch (error) {
         logger?.warn({ err: error, certDir: secure.certDir }, 'metrics serving certificate not reloaded');
       }
-    }, CERT_RELOAD_INTERVAL_MS);
+    }, secure.certReloadIntervalMs ?? CERT_RELOAD_INTERVAL_MS);
     reload.unref();
   }
   const url = await listen(server, bind, 'https');
