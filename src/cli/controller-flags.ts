@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../api/v1alpha1/common.ts';
 import { parseDuration } from '../controller/durations.ts';
+import { TOKEN_SERIES_MODES, type TokenSeriesMode } from '../observability/token-series.ts';
 import { buildEgressPolicy } from '../providers/transport/egress-policy.ts';
 
 const duration = z
@@ -31,7 +32,13 @@ export const controllerFlagsSchema = z.object({
   'lease-duration': duration.default(15_000),
   'renew-deadline': duration.default(10_000),
   'retry-period': duration.default(2_000),
-  'metrics-bind-address': bindAddress.default(':8080'),
+  'metrics-bind-address': bindAddress.default(':8443'),
+  'metrics-secure': z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  'metrics-cert-dir': z.string().optional(),
+  'token-metrics': z.enum(TOKEN_SERIES_MODES as [TokenSeriesMode, ...TokenSeriesMode[]]).default('all'),
   'health-probe-bind-address': bindAddress.default(':8081'),
   'log-level': z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   'log-format': z.enum(['json', 'pretty']).default('json'),
@@ -67,7 +74,12 @@ Flags:
   --lease-duration D                 lease duration (default 15s)
   --renew-deadline D                 leader gives up if it cannot renew within this (default 10s)
   --retry-period D                   how often to try to acquire/renew (default 2s)
-  --metrics-bind-address ADDR        Prometheus /metrics (default :8080; :0 picks a free port)
+  --metrics-bind-address ADDR        Prometheus /metrics (default :8443; :0 picks a free port)
+  --metrics-secure=true|false        serve /metrics over HTTPS, only to bearer tokens allowed to get /metrics
+                                     (TokenReview + SubjectAccessReview, as controller-runtime) (default true)
+  --metrics-cert-dir DIR             tls.crt and tls.key for /metrics (default: a self-signed certificate)
+  --token-metrics all|unhealthy      per-token series for every token, or only for tokens that are not Ready,
+                                     due for renewal or expired; aggregates are always exported (default all)
   --health-probe-bind-address ADDR   /healthz and /readyz (default :8081)
   --log-level LEVEL                  trace|debug|info|warn|error (default info)
   --log-format FORMAT                json|pretty (default json)

@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
+import { realClock } from '../clock.ts';
 import { Manager } from '../controller/manager.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
-import { startHealthServer, startMetricsServer } from '../observability/health.ts';
+import { startHealthServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { KubeMetricsAuthorizer } from '../observability/metrics-auth.ts';
+import { startMetricsServer } from '../observability/metrics-server.ts';
 import { CONTROLLER_HELP, egressPolicyOf, parseControllerFlags } from './controller-flags.ts';
 
 /** `tokensync controller`: the operator process. */
@@ -24,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = createLogger({ level: flags['log-level'], format: flags['log-format'] });
   const kubeConfig = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tokenSeries: flags['token-metrics'] });
   const identity = `${hostname()}_${process.pid}`;
   const events = new EventRecorder({ kubeConfig, component: 'tokensync', instance: identity });
   const [hashNamespace, hashName] = (
@@ -69,7 +72,18 @@ export async function run(argv: string[]): Promise<number> {
     // Ready once caches are synced; a standby is ready too (it is healthy and can take over).
     ready: () => (manager.hasSynced() ? { ok: true } : { ok: false, reason: 'caches not synced' }),
   });
-  const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics.registry);
+  const metricsServer = await startMetricsServer(flags['metrics-bind-address'], metrics, {
+    logger,
+    ...(flags['metrics-secure']
+      ? {
+          secure: {
+            authorizer: new KubeMetricsAuthorizer({ kubeConfig, clock: realClock }),
+            clock: realClock,
+            ...(flags['metrics-cert-dir'] ? { certDir: flags['metrics-cert-dir'] } : {}),
+          },
+        }
+      : {}),
+  });
   logger.info(
     {
       health: health.url,

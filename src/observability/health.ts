@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 
 export interface Probe {
   healthy(): boolean;
@@ -13,14 +13,15 @@ export function parseBindAddress(address: string): { host: string; port: number 
   return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
 }
 
-async function listen(server: Server, bind: string): Promise<string> {
+/** Listens on host:port (`:port` = all interfaces) and returns the URL it serves. */
+export async function listen(server: Server | HttpsServer, bind: string, scheme = 'http'): Promise<string> {
   const { host, port } = parseBindAddress(bind);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const info = server.address() as AddressInfo;
-  return `http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
+  return `${scheme}://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
 }
 
 /** /healthz and /readyz, as controller-runtime serves them. */
@@ -35,24 +36,6 @@ export async function startHealthServer(bind: string, probe: Probe): Promise<{ u
     } else {
       res.writeHead(404).end();
     }
-  });
-  const url = await listen(server, bind);
-  return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-export async function startMetricsServer(
-  bind: string,
-  registry: Registry,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (error: unknown) => res.writeHead(500).end(String(error)),
-    );
   });
   const url = await listen(server, bind);
   return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };

@@ -1,44 +1,34 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Clock, realClock } from '../clock.ts';
+import { type TokenObservation, TokenSeries, type TokenSeriesMode } from './token-series.ts';
 
-/** One ServiceAccountToken as the metrics see it: identity, readiness and its schedule. */
-export interface TokenObservation {
-  namespace: string;
-  name: string;
-  /** The provider key (namespace/name or cluster/name), when known. */
-  provider?: string;
-  ready: 'True' | 'False' | 'Unknown';
-  /** The Ready condition's reason, e.g. Issued, Expired, UpstreamError. */
-  reason: string;
-  expiresAt?: Date;
-  renewalTime?: Date;
-}
+export type { TokenObservation, TokenSeriesMode } from './token-series.ts';
+
+/**
+ * prom-client's default metrics that fail `promtool check metrics`: gauges named like counters (`_total`). Each is the
+ * sum over the `type` label of the gauge of the same name without `_total`, so nothing is lost: use
+ * `sum(tokensync_nodejs_active_handles)`.
+ */
+const NON_CONFORMING_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * Every tokensync metric, named by Prometheus conventions (base units, _total counters, _seconds durations).
  * Labels are bounded: namespace/name of resources that exist, provider names, operation and result enums,
  * HTTP status codes. Token values and ids never become labels.
+ *
+ * The per-token series live in a TokenSeries (token-series.ts) instead of prom-client gauges, so that a scrape at
+ * 100,000 tokens is rendered in chunks rather than in one blocking call: use render() (or text()) for the whole
+ * exposition, not registry.metrics().
  */
 export class Metrics {
   readonly registry = new Registry();
+  readonly tokens: TokenSeries;
+  readonly #clock: Clock;
 
-  readonly tokenExpiration = new Gauge({
-    name: 'tokensync_token_expiration_timestamp_seconds',
-    help: 'Unix time at which the current token of a ServiceAccountToken expires (absent when it never expires).',
-    labelNames: ['namespace', 'name'],
-    registers: [this.registry],
-  });
-  readonly tokenRenewal = new Gauge({
-    name: 'tokensync_token_renewal_timestamp_seconds',
-    help: 'Unix time at which tokensync will rotate the token of a ServiceAccountToken.',
-    labelNames: ['namespace', 'name'],
-    registers: [this.registry],
-  });
-  readonly tokenReady = new Gauge({
-    name: 'tokensync_token_ready',
-    help: 'Ready condition of a ServiceAccountToken: 1 for the current condition status, 0 for the others.',
-    labelNames: ['namespace', 'name', 'condition'],
-    registers: [this.registry],
-  });
   readonly mints = new Counter({
     name: 'tokensync_mints_total',
     help: 'Tokens minted upstream, by provider and result.',
@@ -114,8 +104,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tokensync_' });
+  constructor(options: { processMetrics?: boolean; tokenSeries?: TokenSeriesMode; clock?: Clock } = {}) {
+    this.tokens = new TokenSeries({ mode: options.tokenSeries ?? 'all' });
+    this.#clock = options.clock ?? realClock;
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'tokensync_' });
+      for (const name of NON_CONFORMING_DEFAULT_METRICS) this.registry.removeSingleMetric(`tokensync_${name}`);
+    }
+  }
+
+  /** Content type of render() and text(): the Prometheus text format 0.0.4. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /**
+   * The whole exposition in chunks: prom-client's metrics (a few hundred series), then the per-token families a
+   * chunk of tokens at a time, yielding to the event loop in between.
+   */
+  async *render(): AsyncGenerator<string> {
+    yield await this.registry.metrics();
+    yield* this.tokens.render(new Date(this.#clock.now()));
+  }
+
+  /** The whole exposition as one string (tests and small registries; the metrics server streams render()). */
+  async text(): Promise<string> {
+    let out = '';
+    for await (const chunk of this.render()) out += chunk;
+    return out;
   }
 
   /**
@@ -123,18 +139,11 @@ export class Metrics {
    * reconcile path (success, failure, backoff, recovery), so the series always agree with the Ready condition.
    */
   observeToken(token: TokenObservation): void {
-    const labels = { namespace: token.namespace, name: token.name };
-    if (token.expiresAt) this.tokenExpiration.set(labels, token.expiresAt.getTime() / 1000);
-    else this.tokenExpiration.remove(labels);
-    if (token.renewalTime) this.tokenRenewal.set(labels, token.renewalTime.getTime() / 1000);
-    else this.tokenRenewal.remove(labels);
-    for (const condition of ['True', 'False', 'Unknown'])
-      this.tokenReady.set({ ...labels, condition }, condition === token.ready ? 1 : 0);
+    this.tokens.observe(token);
   }
 
-  /** Drops the per-resource series of a deleted ServiceAccountToken, keeping cardinality bounded. */
+  /** Drops the per-token series of a deleted ServiceAccountToken, keeping cardinality bounded. */
   forgetToken(namespace: string, name: string): void {
-    for (const gauge of [this.tokenExpiration, this.tokenRenewal]) gauge.remove({ namespace, name });
-    for (const condition of ['True', 'False', 'Unknown']) this.tokenReady.remove({ namespace, name, condition });
+    this.tokens.forget(namespace, name);
   }
 }

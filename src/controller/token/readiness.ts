@@ -230,9 +230,12 @@ function sameReason(conditions: Condition[] | undefined, type: string, reason: s
 export function observe(round: Round): void {
   const status = round.sat.status ?? {};
   const ready = getCondition(status.conditions, ConditionType.Ready);
+  const ref = round.sat.spec.providerRef;
   round.deps.metrics?.observeToken({
     namespace: round.namespace,
     name: round.name,
+    // The provider object the token names, as the provider metrics key it (even when it does not exist).
+    provider: ref.kind === 'ClusterCredentialsProvider' ? `cluster/${ref.name}` : `${round.namespace}/${ref.name}`,
     ready: ready?.status ?? 'Unknown',
     reason: ready?.reason ?? '',
     ...(status.expiresAt ? { expiresAt: new Date(status.expiresAt) } : {}),

@@ -215,16 +215,27 @@ describe('helm lint and template', () => {
       'crds.install=false',
     );
     expect(find(objects, 'CustomResourceDefinition')).toEqual([]);
-    expect(find(objects, 'ServiceMonitor')).toHaveLength(1);
+    const [monitor] = find(objects, 'ServiceMonitor') as Array<K8sObject & { spec: Loose }>;
+    // honorLabels keeps each token's own namespace label; the secure endpoint takes Prometheus' token over HTTPS.
+    expect(monitor!.spec.endpoints).toEqual([
+      expect.objectContaining({
+        port: 'metrics',
+        honorLabels: true,
+        scheme: 'https',
+        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        tlsConfig: { insecureSkipVerify: true },
+      }),
+    ]);
     const [rule] = find(objects, 'PrometheusRule') as Array<K8sObject & { spec: Loose }>;
     const alerts = rule!.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
-    expect(alerts).toEqual(
-      expect.arrayContaining([
-        'TokensyncTokenExpiringWithoutRenewal',
-        'TokensyncUpstreamErrors',
-        'TokensyncReconcileErrors',
-      ]),
-    );
+    expect(alerts.sort()).toEqual([
+      'TokensyncNoLeader',
+      'TokensyncReconcileErrors',
+      'TokensyncTokenExpired',
+      'TokensyncTokenNotReady',
+      'TokensyncTokenRenewalOverdue',
+      'TokensyncUpstreamErrors',
+    ]);
     for (const r of rule!.spec.groups[0].rules) {
       expect(r.expr).toMatch(/tokensync_/);
       expect(r.annotations.runbook_url).toMatch(/operations\.md#/);
@@ -398,6 +409,11 @@ describe('RBAC of the rendered chart', () => {
     ['patch', 'statefulsets.apps'],
     ['get', 'daemonsets.apps'],
   ];
+  // Secure metrics (the default): cluster-scoped reviews, granted by the tokensync-metrics-auth ClusterRole.
+  const metricsAuthNeeded = [
+    ['create', 'tokenreviews.authentication.k8s.io'],
+    ['create', 'subjectaccessreviews.authorization.k8s.io'],
+  ];
   const clusterNeeded = [
     ['watch', 'clustercredentialsproviders.tokensync.io'],
     ['patch', 'clustercredentialsproviders.tokensync.io', '--subresource=status'],
@@ -443,7 +459,7 @@ describe('RBAC of the rendered chart', () => {
   it('cluster mode: the ServiceAccount may do what the controller needs, and nothing else', async () => {
     await cp.kubectl(['create', 'namespace', NS]);
     await applyRbac();
-    for (const args of [...needed, ...clusterNeeded]) {
+    for (const args of [...needed, ...clusterNeeded, ...metricsAuthNeeded]) {
       expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
     }
     for (const args of forbidden) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
@@ -479,7 +495,9 @@ describe('RBAC of the rendered chart', () => {
       expect(await canI(args, { as: SA, namespace: 'team-a' }), args.join(' ')).toBe('yes');
       expect(await canI(args, { as: SA, namespace: 'kube-system' }), `${args.join(' ')} in kube-system`).toBe('no');
     }
-    for (const args of clusterNeeded) expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
+    for (const args of [...clusterNeeded, ...metricsAuthNeeded]) {
+      expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
+    }
     expect(await canI(['delete', 'secrets'], { as: SA })).toBe('no');
     for (const args of forbidden) expect(await canI(args, { as: SA, namespace: 'team-a' }), args.join(' ')).toBe('no');
   });

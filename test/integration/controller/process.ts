@@ -26,6 +26,8 @@ export class ControllerProcess {
         '127.0.0.1:0',
         '--health-probe-bind-address',
         '127.0.0.1:0',
+        // Plain HTTP unless a test asks for the secure server (metrics-auth.test.ts): the last occurrence wins.
+        '--metrics-secure=false',
         '--log-level',
         'debug',
         // The reference credentials API listens on loopback, which the default egress policy denies.

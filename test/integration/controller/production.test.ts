@@ -117,6 +117,9 @@ describe('production setup: chart RBAC, leader election, metrics, Events', () =>
       ['tokensync_token_expiration_timestamp_seconds', 'gauge'],
       ['tokensync_token_renewal_timestamp_seconds', 'gauge'],
       ['tokensync_token_ready', 'gauge'],
+      ['tokensync_tokens', 'gauge'],
+      ['tokensync_tokens_expired', 'gauge'],
+      ['tokensync_tokens_renewal_due', 'gauge'],
       ['tokensync_mints_total', 'counter'],
       ['tokensync_revocations_total', 'counter'],
       ['tokensync_upstream_requests_total', 'counter'],
@@ -138,7 +141,8 @@ describe('production setup: chart RBAC, leader election, metrics, Events', () =>
     expect(metricValue(text, 'tokensync_token_renewal_timestamp_seconds', labels)).toBe(
       Date.parse(renewed.status!.renewalTime!) / 1000,
     );
-    expect(metricValue(text, 'tokensync_token_ready', { ...labels, condition: 'True' })).toBe(1);
+    expect(metricValue(text, 'tokensync_token_ready', { ...labels, reason: 'Issued' })).toBe(1);
+    expect(metricValue(text, 'tokensync_tokens', { namespace: 'prod', ready: 'True' })).toBeGreaterThanOrEqual(1);
     expect(
       metricValue(text, 'tokensync_mints_total', { provider: 'prod/reference', result: 'success' }),
     ).toBeGreaterThanOrEqual(1);
@@ -154,7 +158,7 @@ describe('production setup: chart RBAC, leader election, metrics, Events', () =>
     await waitFor('metered gone', async () => !(await h.getToken('prod', 'metered')));
     await waitFor('series of a deleted token dropped', async () => {
       const after = await scrape(leader);
-      return metricValue(after, 'tokensync_token_ready', { ...labels, condition: 'True' }) === undefined;
+      return metricValue(after, 'tokensync_token_ready', labels) === undefined;
     });
     const final = await scrape(leader);
     for (const token of seenTokens) expect(final).not.toContain(token);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
+import { Reason } from '../../../src/api/v1alpha1/conditions.ts';
 import { REPO_ROOT } from './helm.ts';
 
 const chart = (path: string) => readFileSync(join(REPO_ROOT, 'charts', 'tokensync', path), 'utf8');
@@ -33,11 +34,12 @@ function leafPaths(node: YAMLMap, schemaNode: Schema | undefined, prefix = ''): 
 
 const paths = leafPaths(values.contents as YAMLMap, schema);
 
-const metricNames = [
-  ...readFileSync(join(REPO_ROOT, 'src', 'observability', 'metrics.ts'), 'utf8').matchAll(
-    /name: '(tokensync_[a-z_]+)'/g,
+/** Every metric family the controller declares (prom-client metrics in metrics.ts, token families beside it). */
+const metricNames = ['metrics.ts', 'token-series.ts'].flatMap((file) =>
+  [...readFileSync(join(REPO_ROOT, 'src', 'observability', file), 'utf8').matchAll(/name: '(tokensync_[a-z_]+)'/g)].map(
+    (m) => m[1]!,
   ),
-].map((m) => m[1]!);
+);
 
 function metricsUsedIn(text: string): string[] {
   return [...new Set([...text.matchAll(/\btokensync_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
@@ -104,12 +106,20 @@ describe('monitoring', () => {
     for (const name of used) expect(metricNames, name).toContain(name);
   });
 
-  it('use the Ready condition label values the controller sets (True/False/Unknown)', () => {
+  it('use the Ready status and reason label values the controller sets', () => {
+    const reasons = Object.values(Reason) as string[];
+    let checked = 0;
     for (const text of [chart('templates/prometheusrule.yaml'), chart('dashboards/tokensync.json')]) {
-      for (const m of text.matchAll(/condition\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
+      for (const m of text.matchAll(/\bready\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
         expect(['True', 'False', 'Unknown']).toContain(m[1]);
+        checked++;
+      }
+      for (const m of text.matchAll(/\breason\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
+        expect(reasons).toContain(m[1]);
+        checked++;
       }
     }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('docs/operations.md documents every metric', () => {
@@ -136,13 +146,15 @@ describe('monitoring', () => {
 describe('RBAC documentation', () => {
   it('docs/security.md explains every resource the chart grants', () => {
     const security = doc('security.md');
-    const helpers = chart('templates/_helpers.tpl') + chart('templates/rbac.yaml');
+    const helpers =
+      chart('templates/_helpers.tpl') + chart('templates/rbac.yaml') + chart('templates/metrics-rbac.yaml');
     const resources = new Set(
       [...helpers.matchAll(/resources: \[([^\]]+)\]/g)].flatMap((m) =>
         m[1]!.split(',').map((r) => r.trim().replace(/"/g, '')),
       ),
     );
     expect(resources.size).toBeGreaterThan(8);
+    expect(resources).toContain('tokenreviews');
     for (const resource of resources) expect(security, resource).toContain(`\`${resource}\``);
   });
 });

@@ -35,7 +35,11 @@ describe.skipIf('reason' in found)('deploy/ rendered from the chart', () => {
     const rbac = objects.filter((o) => o.kind.includes('Role')).map((o) => `${o.kind}/${o.metadata.name}`);
     expect(rbac.sort()).toEqual([
       'ClusterRole/tokensync-cluster-read',
+      'ClusterRole/tokensync-metrics-auth',
+      'ClusterRole/tokensync-metrics-reader',
       'ClusterRoleBinding/tokensync-cluster-read',
+      // Secure metrics: TokenReview/SubjectAccessReview are cluster-scoped in either mode (from the base).
+      'ClusterRoleBinding/tokensync-metrics-auth',
       'Role/tokensync',
       'Role/tokensync-leader-election',
       'RoleBinding/tokensync',

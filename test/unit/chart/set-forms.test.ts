@@ -127,6 +127,11 @@ const NATURAL: string[] = [
   'grafanaDashboard.namespace=monitoring',
   'grafanaDashboard.labels.grafana_dashboard=1', // the sidecar's usual value: an integer to helm
   'grafanaDashboard.annotations.grafana_folder=Platform',
+  'metrics.secure=false',
+  'metrics.certSecret=tokensync-metrics-tls',
+  'metrics.tokenSeries=unhealthy',
+  'metrics.reader.subjects[0].kind=ServiceAccount',
+  'metrics.serviceMonitor.tlsConfig.insecureSkipVerify=true',
   'egress.allow={10.20.0.0/16,vault.corp}',
   'egress.clusterServiceCIDRs={10.96.0.0/12}',
   'egress.clusterPodCIDRs={10.244.0.0/16}',
@@ -146,6 +151,10 @@ const COMPANIONS: Record<string, string[]> = {
     'extraTopologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
   ],
   'serviceAccount.name=tokensync-operator': [],
+  'metrics.reader.subjects[0].kind=ServiceAccount': [
+    'metrics.reader.subjects[0].name=prometheus-k8s',
+    'metrics.reader.subjects[0].namespace=monitoring',
+  ],
 };
 
 const unescapeDots = (key: string) => key.replaceAll('\\.', '.');
