@@ -69,7 +69,7 @@ YAML
 { echo "$header"; template --set crds.keep=false --show-only templates/crds.yaml; } >"$out/deploy/base/crds.yaml"
 { echo "$header"; template --set crds.install=false; } >"$out/deploy/base/tokensync.yaml"
 
-# 3. Overlay: RBAC of single-namespace mode (the leader-election Role stays the base's).
+# 3. Overlay: RBAC of namespaced mode (the leader-election Role stays the base's).
 {
   echo "$header"
   template --set watchNamespace="$watch_namespace" --set replicaCount=1 --set leaderElection.enabled=false \

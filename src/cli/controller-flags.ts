@@ -47,6 +47,10 @@ export const controllerFlagsSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME')
     .optional(),
+  'enable-restart-targets': z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   'require-credential-label': z
     .enum(['true', 'false'])
     .default('true')
@@ -86,6 +90,8 @@ Flags:
   --resync-period D                  reconcile every resource at least this often (default 1h)
   --hash-key-secret NS/NAME          Secret holding the key of the Secret-content hashes, created if missing
                                      (default $POD_NAMESPACE/tokensync-hash-key, else tokensync-system/...)
+  --enable-restart-targets BOOL      restart the workloads a ServiceAccountToken lists in restartTargets after a
+                                     rotation (default false: needs patch on Deployments, StatefulSets, DaemonSets)
   --require-credential-label BOOL    read a Secret as a provider credential only when it is labelled
                                      tokensync.io/credential=true (default true; false only to migrate from 0.1)
 

@@ -47,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   const manager = new Manager({
     hasher,
     requireCredentialLabel: flags['require-credential-label'],
+    restartsEnabled: flags['enable-restart-targets'],
     kubeConfig,
     ...(flags.namespace
       ? {

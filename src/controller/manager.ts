@@ -60,6 +60,8 @@ export interface ManagerOptions {
   events: EventSink;
   /** Keys the hashes of the Secrets tokensync writes (kube/secrets.ts loadHashKey). */
   hasher: SecretHasher;
+  /** Restart the workloads ServiceAccountTokens list in restartTargets (an opt-in grant; default false). */
+  restartsEnabled?: boolean;
   /** Read only Secrets labelled tokensync.io/credential=true as provider credentials (default true). */
   requireCredentialLabel?: boolean;
   /** Every resource is reconciled at least this often (a level-triggered safety net). */
@@ -188,6 +190,7 @@ export class Manager {
       tokens: tokenApi,
       secrets: secretApi,
       workloads: new WorkloadApi(kubeConfig),
+      restartsEnabled: options.restartsEnabled ?? false,
       providers: resolver,
       protect: (r) => this.protection.protect(r),
       cachedSecret: (ns, name) => this.secrets.get(`${ns}/${name}`),

@@ -40,8 +40,8 @@ export function helmTemplate(cp: ControlPlane, args: string[] = []): Promise<Arr
 }
 
 /** Applies the chart's ServiceAccount and (Cluster)Roles/Bindings; returns a kubeconfig path for that identity. */
-export async function chartServiceAccountKubeconfig(cp: ControlPlane): Promise<string> {
-  const objects = await helmTemplate(cp);
+export async function chartServiceAccountKubeconfig(cp: ControlPlane, helmArgs: string[] = []): Promise<string> {
+  const objects = await helmTemplate(cp, helmArgs);
   const rbac = objects.filter((o) =>
     /^(ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/.test(o['kind'] as string),
   );

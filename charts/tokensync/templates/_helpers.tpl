@@ -62,55 +62,68 @@ app.kubernetes.io/part-of: tokensync
 {{- end }}
 
 {{/*
-The namespaced permissions of the controller: rendered into a ClusterRole (whole cluster) or a Role (watchNamespace).
+The namespaces tokensync serves: watchNamespaces, or the deprecated single watchNamespace. Empty: the whole cluster.
+*/}}
+{{- define "tokensync.namespaces" -}}
+{{- $list := .Values.watchNamespaces | default list -}}
+{{- if .Values.watchNamespace }}{{- $list = append $list .Values.watchNamespace -}}{{- end -}}
+{{- $list | uniq | join "," -}}
+{{- end }}
+
+{{/*
+The namespaced permissions of the controller, each rule used by the lifecycle (docs/security.md, and
+test/integration/security/rbac-modes.test.ts proves every verb is exercised and nothing more is needed): rendered into
+a ClusterRole (whole cluster) or a Role per served namespace. No `update`: every write is a create, a patch or a
+delete.
 */}}
 {{- define "tokensync.namespacedRules" -}}
-# ServiceAccountTokens: the resources the controller reconciles (update/patch for the finalizer and annotations).
+# ServiceAccountTokens: watched; patched for the finalizer and the mint journal annotation.
 - apiGroups: ["tokensync.io"]
   resources: ["serviceaccounttokens"]
-  verbs: ["get", "list", "watch", "update", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["tokensync.io"]
   resources: ["serviceaccounttokens/status"]
-  verbs: ["get", "update", "patch"]
-# Needed on clusters with the OwnerReferencesPermissionEnforcement admission plugin, to set blockOwnerDeletion.
+  verbs: ["patch"]
+# Token Secrets carry a blockOwnerDeletion owner reference: clusters with the OwnerReferencesPermissionEnforcement
+# admission plugin check this permission when the Secret is created.
 - apiGroups: ["tokensync.io"]
   resources: ["serviceaccounttokens/finalizers"]
   verbs: ["update"]
-# Namespaced provider configs and their Ready condition; patch adds and drops the in-use finalizer.
+# Namespaced provider configs: watched; patched for the in-use finalizer; their Ready condition.
 - apiGroups: ["tokensync.io"]
   resources: ["credentialsproviders"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["tokensync.io"]
   resources: ["credentialsproviders/status"]
-  verbs: ["get", "update", "patch"]
-# Token Secrets (watched by label app.kubernetes.io/managed-by=tokensync) and management credentials (get).
+  verbs: ["patch"]
+# Secrets: token Secrets (watched by label, created, replaced by patch, deleted on deletion) and credential Secrets
+# (read when labelled tokensync.io/credential=true, which is also watched, and patched for the in-use finalizer).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-# Events on ServiceAccountTokens and providers (both APIs, depending on the client's recorder).
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Events on ServiceAccountTokens and providers (events.k8s.io, aggregated into series).
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
-# restartTargets: a rollout restart patches the pod template annotation.
+{{- if .Values.restartTargets.enabled }}
+# restartTargets (restartTargets.enabled): a rollout restart patches the pod template annotation.
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
+{{- end }}
 {{- end }}
 
 {{/* Cluster-scoped permissions: ClusterCredentialsProviders and Namespaces (for their namespaceSelector). */}}
 {{- define "tokensync.clusterRules" -}}
 - apiGroups: ["tokensync.io"]
   resources: ["clustercredentialsproviders"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["tokensync.io"]
   resources: ["clustercredentialsproviders/status"]
-  verbs: ["get", "update", "patch"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["namespaces"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get"]
 {{- end }}
 
 {{/*

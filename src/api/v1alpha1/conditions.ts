@@ -44,6 +44,11 @@ export const ConditionType = {
    * less, or takes no lifetime at all; the message says what tokensync does instead.
    */
   LifetimeHonored: 'LifetimeHonored',
+  /**
+   * Whether the workloads in spec.restartTargets are restarted after a rotation. Present only when restartTargets is
+   * set; False with RestartsDisabled when this installation does not restart workloads.
+   */
+  RestartTargets: 'RestartTargets',
 } as const;
 
 export const Reason = {
@@ -85,6 +90,10 @@ export const Reason = {
   LifetimeGranted: 'LifetimeGranted',
   /** The provider's credential Secret is not marked as a credential (label tokensync.io/credential: "true"). */
   CredentialNotAllowed: 'CredentialNotAllowed',
+  /** This installation may not restart workloads (chart value restartTargets.enabled, --enable-restart-targets). */
+  RestartsDisabled: 'RestartsDisabled',
+  /** The listed workloads are restarted after each rotation. */
+  RestartsEnabled: 'RestartsEnabled',
   /** The resource is being deleted and its tokens revoked. */
   Revoking: 'Revoking',
   /** The provider has no management API (augment): the user-supplied token is passed through as is. */

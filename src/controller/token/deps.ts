@@ -18,6 +18,8 @@ export interface TokenDeps {
   tokens: TokenWriter;
   secrets: SecretAccess;
   workloads: Pick<WorkloadApi, 'restart'>;
+  /** Whether this installation may restart workloads (restartTargets); off unless the platform team enables it. */
+  restartsEnabled?: boolean;
   providers: Pick<ProviderResolver, 'resolve'>;
   /** In-use protection of the provider and its credential, before a mint (controller/provider/protection.ts). */
   protect?(resolution: Extract<Resolution, { ok: true }>): Promise<void>;

@@ -29,6 +29,8 @@ export interface ReadinessInput {
   secretMissing?: boolean;
   /** The resource is being deleted. */
   deleting?: boolean;
+  /** Whether this installation restarts workloads (restartTargets). */
+  restartsEnabled?: boolean;
 }
 
 interface ConditionValue {
@@ -158,6 +160,20 @@ export function lifetimeCondition(input: ReadinessInput): ConditionValue | undef
   };
 }
 
+/** RestartTargets: present only when spec.restartTargets lists workloads; says whether they will be restarted. */
+export function restartCondition(sat: ServiceAccountToken, enabled: boolean): ConditionValue | undefined {
+  const targets = sat.spec.restartTargets ?? [];
+  if (!targets.length) return undefined;
+  const names = targets.map((t) => `${t.kind} ${t.name}`).join(', ');
+  return enabled
+    ? { status: 'True', reason: Reason.RestartsEnabled, message: `Restarted after each rotation: ${names}` }
+    : {
+        status: 'False',
+        reason: Reason.RestartsDisabled,
+        message: `This tokensync installation does not restart workloads, so ${names} will keep the token they read at start until restarted by hand. A platform administrator enables it with the chart value restartTargets.enabled=true (controller flag --enable-restart-targets)`,
+      };
+}
+
 /** The full condition list this resource should carry now (lastTransitionTime kept where status did not flip). */
 export function computeConditions(input: ReadinessInput): Condition[] {
   const generation = input.sat.metadata.generation;
@@ -182,6 +198,16 @@ export function computeConditions(input: ReadinessInput): Condition[] {
   } else {
     conditions = conditions.filter((c) => c.type !== ConditionType.LifetimeHonored);
   }
+  const restarts = restartCondition(input.sat, !!input.restartsEnabled);
+  if (restarts) {
+    conditions = setCondition(
+      conditions,
+      { type: ConditionType.RestartTargets, ...restarts, observedGeneration: generation },
+      input.now,
+    );
+  } else {
+    conditions = conditions.filter((c) => c.type !== ConditionType.RestartTargets);
+  }
   return conditions;
 }
 
@@ -199,6 +225,7 @@ export async function settle(round: Round, options: { deleting?: boolean } = {})
     problem: round.problem,
     violation: round.violation,
     secretMissing: round.secretLive && !round.secret && !!round.status.tokenId,
+    restartsEnabled: !!round.deps.restartsEnabled,
     ...(options.deleting ? { deleting: true } : {}),
   });
   if (!sameConditions(conditions, before)) round.set({ conditions });

@@ -8,6 +8,7 @@ import type { Round } from './round.ts';
  * Event, never a reason to retry the rotation: the new token is already in the Secret.
  */
 export async function restartTargets(round: Round): Promise<void> {
+  if (!round.deps.restartsEnabled) return; // readiness.ts says so in the RestartTargets condition.
   for (const target of round.sat.spec.restartTargets ?? []) {
     try {
       const result = await round.deps.workloads.restart(round.namespace, target.kind, target.name, rfc3339(round.now));

@@ -142,9 +142,10 @@ describe('helm lint and template', () => {
     const resources = clusterRead!.rules.flatMap((r: { resources: string[] }) => r.resources).sort();
     expect(resources).toEqual(['clustercredentialsproviders', 'clustercredentialsproviders/status', 'namespaces']);
     for (const rule of clusterRead!.rules) {
-      // Namespaces are read only; ClusterCredentialsProviders also get the in-use finalizer (a patch).
-      if (rule.resources[0] === 'namespaces') expect(rule.verbs).toEqual(['get', 'list', 'watch']);
-      else if (!rule.resources[0].endsWith('/status')) expect(rule.verbs).toEqual(['get', 'list', 'watch', 'patch']);
+      // Namespaces are read one at a time; ClusterCredentialsProviders are watched and get the in-use finalizer.
+      if (rule.resources[0] === 'namespaces') expect(rule.verbs).toEqual(['get']);
+      else if (!rule.resources[0].endsWith('/status')) expect(rule.verbs).toEqual(['list', 'watch', 'patch']);
+      else expect(rule.verbs).toEqual(['patch']);
     }
   });
 
@@ -393,21 +394,26 @@ describe('kubectl plugin against the CRDs the chart installed', () => {
 describe('RBAC of the rendered chart', () => {
   // What the controller must be able to do, as `kubectl auth can-i` arguments.
   const needed = [
-    ['get', 'serviceaccounttokens.tokensync.io'],
+    ['list', 'serviceaccounttokens.tokensync.io'],
     ['watch', 'serviceaccounttokens.tokensync.io'],
     ['patch', 'serviceaccounttokens.tokensync.io'],
-    ['update', 'serviceaccounttokens.tokensync.io', '--subresource=status'],
+    ['patch', 'serviceaccounttokens.tokensync.io', '--subresource=status'],
     ['update', 'serviceaccounttokens.tokensync.io', '--subresource=finalizers'],
     ['list', 'credentialsproviders.tokensync.io'],
+    ['patch', 'credentialsproviders.tokensync.io'],
     ['patch', 'credentialsproviders.tokensync.io', '--subresource=status'],
+    ['get', 'secrets'],
     ['create', 'secrets'],
+    ['patch', 'secrets'],
     ['delete', 'secrets'],
     ['watch', 'secrets'],
-    ['create', 'events'],
     ['create', 'events.events.k8s.io'],
+  ];
+  // Only with restartTargets.enabled=true.
+  const restarts = [
     ['patch', 'deployments.apps'],
     ['patch', 'statefulsets.apps'],
-    ['get', 'daemonsets.apps'],
+    ['patch', 'daemonsets.apps'],
   ];
   // Secure metrics (the default): cluster-scoped reviews, granted by the tokensync-metrics-auth ClusterRole.
   const metricsAuthNeeded = [
@@ -416,8 +422,9 @@ describe('RBAC of the rendered chart', () => {
   ];
   const clusterNeeded = [
     ['watch', 'clustercredentialsproviders.tokensync.io'],
+    ['patch', 'clustercredentialsproviders.tokensync.io'],
     ['patch', 'clustercredentialsproviders.tokensync.io', '--subresource=status'],
-    ['list', 'namespaces'],
+    ['get', 'namespaces'],
   ];
   const forbidden = [
     ['get', 'pods'],
@@ -426,8 +433,14 @@ describe('RBAC of the rendered chart', () => {
     ['create', 'clusterroles.rbac.authorization.k8s.io'],
     ['create', 'rolebindings.rbac.authorization.k8s.io'],
     ['delete', 'serviceaccounttokens.tokensync.io'],
+    // Every write is a create, a patch or a delete: no update, which would overwrite what others wrote.
+    ['update', 'secrets'],
+    ['update', 'serviceaccounttokens.tokensync.io'],
+    ['update', 'serviceaccounttokens.tokensync.io', '--subresource=status'],
+    ['list', 'namespaces'],
     ['create', 'credentialsproviders.tokensync.io'],
     ['delete', 'deployments.apps'],
+    ['get', 'deployments.apps'],
     ['create', 'serviceaccounts', '--subresource=token'],
     ['delete', 'namespaces'],
     ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
@@ -462,11 +475,19 @@ describe('RBAC of the rendered chart', () => {
     for (const args of [...needed, ...clusterNeeded, ...metricsAuthNeeded]) {
       expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
     }
-    for (const args of forbidden) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
+    for (const args of [...forbidden, ...restarts]) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
     // Leases: in the release namespace only.
     expect(await canI(['update', 'leases.coordination.k8s.io'], { as: SA, namespace: NS })).toBe('yes');
     expect(await canI(['update', 'leases.coordination.k8s.io'], { as: SA, namespace: 'kube-system' })).toBe('no');
     expect(await canI(['delete', 'leases.coordination.k8s.io'], { as: SA, namespace: NS })).toBe('no');
+  });
+
+  it('workload restarts are an opt-in grant: patch on workloads only with restartTargets.enabled', async () => {
+    await applyRbac('--set', 'restartTargets.enabled=true');
+    for (const args of restarts) expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
+    expect(await canI(['get', 'deployments.apps'], { as: SA })).toBe('no');
+    await applyRbac();
+    for (const args of restarts) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
   });
 
   it('a user bound only to the rendered ClusterRole gets exactly its rules', async () => {
@@ -482,17 +503,19 @@ describe('RBAC of the rendered chart', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const args of [...needed, ...clusterNeeded])
       expect(await canI(args, { kubeconfig }), args.join(' ')).toBe('yes');
-    for (const args of forbidden) expect(await canI(args, { kubeconfig }), args.join(' ')).toBe('no');
+    for (const args of [...forbidden, ...restarts]) expect(await canI(args, { kubeconfig }), args.join(' ')).toBe('no');
     expect(await canI(['update', 'leases.coordination.k8s.io'], { kubeconfig, namespace: NS })).toBe('no');
   });
 
-  it('single-namespace mode: secrets and tokens only in the watched namespace', async () => {
+  it('namespaced mode: secrets and tokens only in the served namespaces', async () => {
     await cp.kubectl(['delete', 'clusterrolebinding', 'tokensync', 'rbac-probe']);
     await cp.kubectl(['delete', 'clusterrole', 'tokensync']);
     await cp.kubectl(['create', 'namespace', 'team-a']);
-    await applyRbac('--set', 'watchNamespace=team-a');
+    await cp.kubectl(['create', 'namespace', 'team-b']);
+    await applyRbac('--set', 'watchNamespaces={team-a,team-b}');
     for (const args of needed) {
-      expect(await canI(args, { as: SA, namespace: 'team-a' }), args.join(' ')).toBe('yes');
+      for (const ns of ['team-a', 'team-b'])
+        expect(await canI(args, { as: SA, namespace: ns }), `${args.join(' ')} in ${ns}`).toBe('yes');
       expect(await canI(args, { as: SA, namespace: 'kube-system' }), `${args.join(' ')} in kube-system`).toBe('no');
     }
     for (const args of [...clusterNeeded, ...metricsAuthNeeded]) {

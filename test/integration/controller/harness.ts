@@ -37,10 +37,18 @@ export class Harness {
   controllerKubeConfig!: KubeConfig;
   controllerKubeconfigPath!: string;
 
-  async start(options: { auditWrites?: boolean } = {}): Promise<void> {
+  /** Whether the chart was rendered with restartTargets.enabled (the RBAC and the controller option follow it). */
+  restartsEnabled = false;
+
+  /** `chart` are helm --set values the ServiceAccount's RBAC is rendered with, e.g. restartTargets.enabled=true. */
+  async start(options: { auditWrites?: boolean; chart?: string[] } = {}): Promise<void> {
     this.cp = await startControlPlane({ auditWrites: options.auditWrites ?? false });
     this.kc = this.cp.kubeConfig;
-    this.controllerKubeconfigPath = await chartServiceAccountKubeconfig(this.cp);
+    this.restartsEnabled = (options.chart ?? []).includes('restartTargets.enabled=true');
+    this.controllerKubeconfigPath = await chartServiceAccountKubeconfig(
+      this.cp,
+      (options.chart ?? []).flatMap((v) => ['--set', v]),
+    );
     this.controllerKubeConfig = loadKubeConfig({ kubeconfig: this.controllerKubeconfigPath });
     this.api = await startCredentialsApi({ rateLimit: false });
   }
@@ -67,6 +75,7 @@ export class Harness {
       random: this.random,
       // The reference server listens on 127.0.0.1: allowed explicitly, as --egress-allow=127.0.0.1 would.
       egress: LOOPBACK_EGRESS,
+      restartsEnabled: this.restartsEnabled,
     });
     await manager.start();
     const abort = new AbortController();

@@ -44,7 +44,8 @@ async function waitReason(namespace: string, name: string, reason: string): Prom
 }
 
 beforeAll(async () => {
-  await h.start();
+  // Workload restarts are an opt-in grant: this file's restart test runs with it.
+  await h.start({ chart: ['restartTargets.enabled=true'] });
   await h.startController();
 }, 120_000);
 
@@ -231,7 +232,14 @@ describe('bad input and upstream faults', () => {
     });
     const spec = { restartTargets: [{ kind: 'Deployment', name: 'reporter' }], rotation: { gracePeriod: '1s' } };
     await h.createToken('restart-targets', 'rolling', spec);
-    await waitFor('Ready', async () => isReady(await h.getToken('restart-targets', 'rolling')));
+    const ready = await waitFor('Ready', async () => {
+      const s = await h.getToken('restart-targets', 'rolling');
+      return isReady(s) ? s : undefined;
+    });
+    expect(ready.status?.conditions?.find((c) => c.type === 'RestartTargets')).toMatchObject({
+      status: 'True',
+      reason: 'RestartsEnabled',
+    });
     await h.apply({
       apiVersion: 'tokensync.io/v1alpha1',
       kind: 'ServiceAccountToken',

@@ -42,8 +42,10 @@ describe.skipIf('reason' in found)('deploy/ rendered from the chart', () => {
       'ClusterRoleBinding/tokensync-metrics-auth',
       'Role/tokensync',
       'Role/tokensync-leader-election',
+      'Role/tokensync-release',
       'RoleBinding/tokensync',
       'RoleBinding/tokensync-leader-election',
+      'RoleBinding/tokensync-release',
     ]);
   });
 });
