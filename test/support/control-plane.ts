@@ -25,6 +25,10 @@ export interface StartOptions {
   crds?: boolean;
   /** Log every write (create/update/patch/delete) as one JSON line to auditLogPath, for tests that count writes. */
   auditWrites?: boolean;
+  /** Also log every request (reads and watches included) of these users: for tests of what an identity uses. */
+  auditUsers?: string[];
+  /** Admission plugins to enable besides the defaults, e.g. OwnerReferencesPermissionEnforcement. */
+  admissionPlugins?: string[];
   /** Directory with etcd, kube-apiserver, kube-controller-manager and kubectl. Default: $TOKENSYNC_KUBE_BIN, else
    * the output of scripts/control-plane-build.sh (instant when the binaries are cached). */
   binDir?: string;
@@ -69,6 +73,8 @@ export interface ControlPlane {
   auditLogPath?: string;
   /** Write events logged so far (auditWrites only), excluding the control plane's own bookkeeping. */
   auditEvents(): AuditEvent[];
+  /** Every request of `user` logged so far (auditUsers only), reads included. */
+  auditRequests(user: string): AuditEvent[];
   /** Tail of each component's log, for failure messages. */
   logs(lines?: number): string;
   stop(): Promise<void>;
@@ -355,14 +361,20 @@ function apiRequest(
 // ---------------------------------------------------------------------------------------------------------------
 // The control plane
 
-const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+const auditPolicy = (users: string[]) => `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
   # The API server's own bookkeeping (leases, endpoints, APF config) is noise for tests that count writes.
   - level: None
     users: ["system:apiserver"]
-  - level: Metadata
+${
+  users.length
+    ? `  - level: Metadata
+    users: [${users.map((u) => JSON.stringify(u)).join(', ')}]
+`
+    : ''
+}  - level: Metadata
     verbs: [${WRITE_VERBS.join(', ')}]
   - level: None
 `;
@@ -455,14 +467,15 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     log(`etcd ready at ${etcd} (${Date.now() - started} ms)`);
 
     // --- kube-apiserver ---
-    const auditLogPath = options.auditWrites ? join(dir, 'audit.log') : undefined;
-    if (options.auditWrites) await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
+    const audit = !!options.auditWrites || !!options.auditUsers?.length;
+    const auditLogPath = audit ? join(dir, 'audit.log') : undefined;
+    if (audit) await writeFile(join(dir, 'audit-policy.yaml'), auditPolicy(options.auditUsers ?? []));
     const tls: Tls = {
       ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
       cert: readFileSync(join(dir, 'admin.crt'), 'utf8'),
       key: readFileSync(join(dir, 'admin.key'), 'utf8'),
     };
-    const server = await startApiServer(binDir, dir, etcd, procs, tls, auditLogPath);
+    const server = await startApiServer(binDir, dir, etcd, procs, tls, auditLogPath, options.admissionPlugins ?? []);
     log(`kube-apiserver ready at ${server} (${Date.now() - started} ms)`);
 
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -539,14 +552,16 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       return path;
     };
 
-    const auditEvents = (): AuditEvent[] => {
+    const auditLog = (): AuditEvent[] => {
       if (!auditLogPath || !existsSync(auditLogPath)) return [];
       return readFileSync(auditLogPath, 'utf8')
         .split('\n')
         .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as AuditEvent)
-        .filter((e) => WRITE_VERBS.includes(e.verb) && e.user.username !== 'system:kube-controller-manager');
+        .map((line) => JSON.parse(line) as AuditEvent);
     };
+    const auditEvents = (): AuditEvent[] =>
+      auditLog().filter((e) => WRITE_VERBS.includes(e.verb) && e.user.username !== 'system:kube-controller-manager');
+    const auditRequests = (user: string): AuditEvent[] => auditLog().filter((e) => e.user.username === user);
 
     let stopped = false;
     log(`control plane up in ${Date.now() - started} ms (dir ${dir})`);
@@ -560,6 +575,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       createUser,
       auditLogPath,
       auditEvents,
+      auditRequests,
       logs,
       async stop() {
         if (stopped) return;
@@ -617,6 +633,7 @@ async function startApiServer(
   procs: Proc[],
   tls: Tls,
   auditLogPath: string | undefined,
+  admissionPlugins: string[],
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -636,6 +653,7 @@ async function startApiServer(
       `--service-account-issuer=${server}`,
       '--authorization-mode=RBAC',
       '--disable-admission-plugins=ServiceAccount',
+      ...(admissionPlugins.length ? [`--enable-admission-plugins=${admissionPlugins.join(',')}`] : []),
       '--allow-privileged=true',
       // No kubernetes Service endpoint bookkeeping: nothing listens on 10.0.0.1 anyway.
       '--endpoint-reconciler-type=none',

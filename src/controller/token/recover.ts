@@ -6,7 +6,7 @@ import { rfc3339 } from '../conditions.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
-import { CLEARED_FAILURE } from './failure.ts';
+import { CLEARED_FAILURE, recordFailure } from './failure.ts';
 import type { Journal } from './journal.ts';
 import { gracePeriodMs, retire } from './retire.ts';
 import type { Round } from './round.ts';
@@ -55,7 +55,18 @@ export async function recover(round: Round, journal: Journal): Promise<number | 
     };
     return 30_000;
   }
-  const outcome = await revokeLeftover(round, r, journal.name);
+  let outcome: Awaited<ReturnType<typeof revokeLeftover>>;
+  try {
+    outcome = await revokeLeftover(round, r, journal.name);
+  } catch (error) {
+    // The journal stays open; the failure is recorded (and backed off in status) like any upstream failure.
+    return recordFailure(
+      round,
+      error,
+      EventReason.IssueFailed,
+      `Could not settle the interrupted issue of token ${journal.name}`,
+    );
+  }
   const watchUntil = Date.parse(journal.startedAt) + IN_FLIGHT_WINDOW_MS;
   if (outcome === 'absent' && watchUntil > round.now.getTime()) {
     // Not there yet, but the dead process's request may still land: revoke the name again once the window ends

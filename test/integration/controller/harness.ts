@@ -41,8 +41,22 @@ export class Harness {
   restartsEnabled = false;
 
   /** `chart` are helm --set values the ServiceAccount's RBAC is rendered with, e.g. restartTargets.enabled=true. */
-  async start(options: { auditWrites?: boolean; chart?: string[] } = {}): Promise<void> {
-    this.cp = await startControlPlane({ auditWrites: options.auditWrites ?? false });
+  async start(
+    options: {
+      auditWrites?: boolean;
+      chart?: string[];
+      auditUsers?: string[];
+      admissionPlugins?: string[];
+      /** Namespaces to create before the chart's RBAC is applied (namespaced mode puts Roles in them). */
+      namespaces?: string[];
+    } = {},
+  ): Promise<void> {
+    this.cp = await startControlPlane({
+      auditWrites: options.auditWrites ?? false,
+      ...(options.auditUsers ? { auditUsers: options.auditUsers } : {}),
+      ...(options.admissionPlugins ? { admissionPlugins: options.admissionPlugins } : {}),
+    });
+    for (const namespace of options.namespaces ?? []) await this.cp.kubectl(['create', 'namespace', namespace]);
     this.kc = this.cp.kubeConfig;
     this.restartsEnabled = (options.chart ?? []).includes('restartTargets.enabled=true');
     this.controllerKubeconfigPath = await chartServiceAccountKubeconfig(
