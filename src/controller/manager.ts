@@ -174,6 +174,7 @@ export class Manager {
       getClusterProvider: (name) => this.clusterProviders.get(name),
       clock,
       ...(options.requireCredentialLabel === false ? { requireCredentialLabel: false } : {}),
+      isLabelledCredential: (ns, name) => this.credentials.get(`${ns}/${name}`) !== undefined,
       ...(metrics ? { metrics } : {}),
       ...(options.egress ? { egress: options.egress } : {}),
     });
@@ -215,7 +216,16 @@ export class Manager {
       if (e.type === 'update' && onlyStatusChanged(e.old, e.object)) return;
       this.tokenQueue.add(keyOf(e.object));
     });
-    this.credentials.onEvent((e) => this.providerQueue.add(`${SECRET_KEY_PREFIX}${keyOf(e.object)}`));
+    this.credentials.onEvent((e) => {
+      this.providerQueue.add(`${SECRET_KEY_PREFIX}${keyOf(e.object)}`);
+      // A credential that appears, is labelled or changes makes its providers worth checking again (and their tokens
+      // follow when the provider's Ready changes).
+      if (e.type === 'update' && e.old.metadata.resourceVersion === e.object.metadata.resourceVersion) return;
+      for (const p of [...this.providers.list(), ...this.clusterProviders.list()]) {
+        const ref = credentialRefOf(p);
+        if (ref && `${ref.namespace}/${ref.name}` === keyOf(e.object)) this.providerQueue.add(providerKeyOf(p));
+      }
+    });
     this.secrets.onEvent((e) => {
       const owner = e.object.metadata.labels?.[OWNER_LABEL];
       if (owner && e.object.metadata.namespace) this.tokenQueue.add(`${e.object.metadata.namespace}/${owner}`);

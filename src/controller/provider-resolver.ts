@@ -63,6 +63,11 @@ export interface ProviderResolverOptions {
    * only for a migration from 0.1, where credential Secrets were not labelled.
    */
   requireCredentialLabel?: boolean;
+  /**
+   * Whether a Secret is labelled as a credential, from a metadata-only cache of labelled Secrets: a Secret that is
+   * not is refused without being read at all. Absent (the plugin): the label is checked on the Secret read.
+   */
+  isLabelledCredential?: (namespace: string, name: string) => boolean;
   getProvider(namespace: string, name: string): AnyProvider | undefined;
   getClusterProvider(name: string): AnyProvider | undefined;
   metrics?: Metrics;
@@ -116,6 +121,29 @@ export function providerKeyOf(provider: AnyProvider): string {
  * management credential and hands out one client per provider. Clients share one rate limiter per provider,
  * kept across client rebuilds so a credential rotation cannot reset the budget.
  */
+/** Whether a rule that covers a namespace with these labels lists the account (`*` matches any run of characters). */
+export function accountAllowed(
+  rules: NonNullable<ClusterCredentialsProviderSpec['allowedServiceAccounts']>,
+  namespaceLabels: Record<string, string>,
+  account: string,
+): boolean {
+  return rules.some(
+    (rule) =>
+      (!rule.namespaceSelector || matchesSelector(rule.namespaceSelector, namespaceLabels)) &&
+      rule.names.some((pattern) => globMatches(pattern, account)),
+  );
+}
+
+function globMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  return regex.test(value);
+}
+
 export class ProviderResolver {
   readonly #options: ProviderResolverOptions;
   readonly #clients = new Map<string, CachedClient>();
@@ -183,6 +211,15 @@ export class ProviderResolver {
           message: `ClusterCredentialsProvider ${ref.name} does not admit namespace ${namespace} (spec.namespaceSelector)`,
         };
       }
+      const account = sat.spec.serviceAccount;
+      const rules = (provider.spec as ClusterCredentialsProviderSpec).allowedServiceAccounts;
+      if (rules && account !== undefined && !accountAllowed(rules, labels, account)) {
+        return {
+          ok: false,
+          reason: Reason.ServiceAccountNotAllowed,
+          message: `ClusterCredentialsProvider ${ref.name} does not let namespace ${namespace} mint for upstream service account "${account}" (spec.allowedServiceAccounts)`,
+        };
+      }
     }
     return this.resolveProvider(provider);
   }
@@ -201,6 +238,12 @@ export class ProviderResolver {
     const secretNamespace = secretRef.namespace ?? provider.metadata.namespace;
     if (!secretNamespace)
       throw new Error(`${provider.kind} ${provider.metadata.name}: auth.secretRef.namespace is required`);
+    const requireLabel = this.#options.requireCredentialLabel ?? true;
+    const notMarked = `Secret ${secretNamespace}/${secretRef.name} is not marked as a provider credential: whoever may read it can allow it with kubectl label secret ${secretRef.name} -n ${secretNamespace} ${CREDENTIAL_LABEL}=true`;
+    // Decided on metadata alone, before any read: an unmarked Secret's data never reaches this process.
+    if (requireLabel && this.#options.isLabelledCredential?.(secretNamespace, secretRef.name) === false) {
+      throw new CredentialError(Reason.CredentialNotAllowed, `${notMarked} (or it does not exist)`);
+    }
     const read = await this.#options.secrets.readKey(secretNamespace, secretRef.name, secretRef.key);
     if (!read) {
       throw new CredentialError(
@@ -208,11 +251,8 @@ export class ProviderResolver {
         `management credential Secret ${secretNamespace}/${secretRef.name} key "${secretRef.key}" not found (${provider.kind} ${provider.metadata.name})`,
       );
     }
-    if ((this.#options.requireCredentialLabel ?? true) && read.metadata.labels?.[CREDENTIAL_LABEL] !== 'true') {
-      throw new CredentialError(
-        Reason.CredentialNotAllowed,
-        `Secret ${secretNamespace}/${secretRef.name} is not marked as a provider credential: whoever may read it can allow it with kubectl label secret ${secretRef.name} -n ${secretNamespace} ${CREDENTIAL_LABEL}=true`,
-      );
+    if (requireLabel && read.metadata.labels?.[CREDENTIAL_LABEL] !== 'true') {
+      throw new CredentialError(Reason.CredentialNotAllowed, notMarked);
     }
     const credential = read.value;
     const credentialSecret = { namespace: secretNamespace, name: secretRef.name, metadata: read.metadata };

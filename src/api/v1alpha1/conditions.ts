@@ -70,6 +70,8 @@ export const Reason = {
   Expired: 'Expired',
   /** The provider config is missing or not Ready. */
   ProviderNotReady: 'ProviderNotReady',
+  /** The ClusterCredentialsProvider's allowedServiceAccounts do not let this namespace mint for this account. */
+  ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
   /** The ClusterCredentialsProvider's namespaceSelector does not admit this namespace. */
   ProviderNotAllowed: 'ProviderNotAllowed',
   /** A Secret with the target name exists and is not managed by this resource; tokensync never overwrites it. */

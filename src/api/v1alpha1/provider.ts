@@ -152,12 +152,38 @@ const egressConfig = z
       'Where this provider may connect, beyond the controller-wide egress policy. Only on the cluster-scoped kind: namespaced CredentialsProviders, which tenants create, get the controller-wide policy as is.',
   });
 
+const allowedServiceAccountsRule = z
+  .object({
+    namespaceSelector: labelSelector.optional().meta({
+      description: 'Admitted namespaces this rule covers. Unset: every namespace spec.namespaceSelector admits.',
+    }),
+    names: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[^\s]+$/),
+      )
+      .min(1)
+      .max(64)
+      .meta({
+        description:
+          'Upstream service accounts (spec.serviceAccount of a ServiceAccountToken) these namespaces may mint for; * matches any run of characters, e.g. "etl-*".',
+      }),
+  })
+  .meta({ description: 'Which upstream service accounts the namespaces it selects may mint tokens for.' });
+
 export const clusterCredentialsProviderSpecSchema = z
   .object({
     ...providerSpecFields('cluster'),
     namespaceSelector: labelSelector.optional().meta({
       description:
         'Namespaces whose ServiceAccountTokens may use this provider. Unset: none may, so a cluster-wide credential is never shared by accident; {} admits every namespace.',
+    }),
+    allowedServiceAccounts: z.array(allowedServiceAccountsRule).max(64).optional().meta({
+      description:
+        'Which upstream service accounts each admitted namespace may mint for: a token may use this provider only when a rule whose namespaceSelector matches its namespace lists its spec.serviceAccount. Unset: any account the credential can reach. Set it when one credential covers accounts of different trust (an administrative account next to application ones). Tokens without spec.serviceAccount (exchange and passthrough types) are not restricted by it.',
     }),
     egress: egressConfig.optional(),
   })

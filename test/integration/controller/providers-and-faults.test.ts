@@ -78,9 +78,11 @@ describe('providers', () => {
       waitFor(`${name} checked`, async () => condition(await getProvider('prov', name)));
     expect(await ready('reference')).toMatchObject({ status: 'True', reason: 'Reachable' });
     expect(await ready('badkey')).toMatchObject({ status: 'False', reason: 'UpstreamRejected' });
+    // Whether an unmarked Secret exists is not looked up (that would read it): both are "not marked".
     const missing = await ready('nosecret');
-    expect(missing).toMatchObject({ status: 'False', reason: 'CredentialMissing' });
-    expect(missing.message).toContain('prov/absent');
+    expect(missing).toMatchObject({ status: 'False', reason: 'CredentialNotAllowed' });
+    expect(missing.message).toContain('prov/absent is not marked as a provider credential');
+    expect(missing.message).toContain('or it does not exist');
   });
 
   it('waits for a missing provider, and issues as soon as it appears', async () => {
