@@ -139,15 +139,22 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
 export async function listAll<T>(
   kc: KubeConfig,
   path: string,
-  options: { labelSelector?: string; fieldSelector?: string } = {},
+  options: { labelSelector?: string | undefined; fieldSelector?: string | undefined; timeoutMs?: number } = {},
 ): Promise<T[]> {
+  const { timeoutMs, ...selectors } = options;
   const items: T[] = [];
   let cont: string | undefined;
   do {
     const page = await kubeRequest<{ items: T[]; metadata?: { continue?: string } }>(kc, {
       method: 'GET',
       path,
-      query: { limit: 500, continue: cont, ...options },
+      query: {
+        limit: 500,
+        continue: cont,
+        labelSelector: selectors.labelSelector || undefined,
+        fieldSelector: selectors.fieldSelector || undefined,
+      },
+      ...(timeoutMs ? { timeoutMs } : {}),
     });
     items.push(...page.items);
     cont = page.metadata?.continue || undefined;

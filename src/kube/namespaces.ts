@@ -1,6 +1,6 @@
 // Namespace labels, for ClusterCredentialsProvider namespace selectors.
 import { type Clock, realClock } from '../clock.ts';
-import { isNotFound, type KubeConfig, kubeRequest } from './client.ts';
+import { isNotFound, type KubeConfig, kubeRequest, listAll } from './client.ts';
 import { paths } from './paths.ts';
 
 /** Namespace labels change rarely; selector checks read them through this short cache. */
@@ -14,6 +14,12 @@ export class NamespaceApi {
   constructor(kc: KubeConfig, clock: Clock = realClock) {
     this.#kc = kc;
     this.#clock = clock;
+  }
+
+  /** Names of every namespace (shell completion). */
+  async names(options: { timeoutMs?: number } = {}): Promise<string[]> {
+    const list = await listAll<{ metadata: { name: string } }>(this.#kc, paths.namespaces(), options);
+    return list.map((n) => n.metadata.name);
   }
 
   /** The namespace's labels, or undefined when it does not exist. */

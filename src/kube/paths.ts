@@ -17,6 +17,7 @@ export const paths = {
   clusterProvider: (name: string) => `${ours}/clustercredentialsproviders/${enc(name)}`,
   secrets: (namespace?: string) => `${scoped('/api/v1', namespace)}/secrets`,
   secret: (namespace: string, name: string) => `${scoped('/api/v1', namespace)}/secrets/${enc(name)}`,
+  namespaces: () => '/api/v1/namespaces',
   namespace: (name: string) => `/api/v1/namespaces/${enc(name)}`,
   workload: (namespace: string, resource: string, name: string) =>
     `/apis/apps/v1/namespaces/${enc(namespace)}/${resource}/${enc(name)}`,

@@ -11,17 +11,19 @@ const pathOf = (p: AnyProvider) =>
 
 export class ProviderApi {
   readonly #kc: KubeConfig;
+  readonly #timeout: { timeoutMs?: number };
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: { timeoutMs?: number } = {}) {
     this.#kc = kc;
+    this.#timeout = options.timeoutMs ? { timeoutMs: options.timeoutMs } : {};
   }
 
   list(namespace: string | undefined): Promise<CredentialsProvider[]> {
-    return listAll<CredentialsProvider>(this.#kc, paths.providers(namespace));
+    return listAll<CredentialsProvider>(this.#kc, paths.providers(namespace), this.#timeout);
   }
 
   listCluster(): Promise<ClusterCredentialsProvider[]> {
-    return listAll<ClusterCredentialsProvider>(this.#kc, paths.clusterProviders());
+    return listAll<ClusterCredentialsProvider>(this.#kc, paths.clusterProviders(), this.#timeout);
   }
 
   async patchStatus(provider: AnyProvider, status: Record<string, unknown>): Promise<void> {

@@ -118,15 +118,12 @@ export interface CredentialRead {
 
 export class SecretApi {
   readonly #kc: KubeConfig;
-  readonly #hasher: SecretHasher;
+  readonly #hasher: SecretHasher | undefined;
 
-  constructor(kc: KubeConfig, hasher: SecretHasher) {
+  /** Without a hasher (the kubectl plugin, which only reads credentials), observed Secrets carry no data hash. */
+  constructor(kc: KubeConfig, hasher?: SecretHasher) {
     this.#kc = kc;
     this.#hasher = hasher;
-  }
-
-  get hasher(): SecretHasher {
-    return this.#hasher;
   }
 
   /** Live read (never the cache), reduced to metadata and data hashes. */

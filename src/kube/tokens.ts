@@ -32,21 +32,29 @@ export interface TokenWriter {
 export interface TokenApiOptions {
   /** Told about every write (old and new resourceVersion), so the controller can skip cache versions it superseded. */
   onWrite?: (key: string, before: string | undefined, after: string | undefined) => void;
+  /** Per request (shell completion gives up quickly rather than hang the prompt). Default: kubeRequest's 30 s. */
+  timeoutMs?: number;
 }
 
 export class TokenApi implements TokenWriter {
   readonly #kc: KubeConfig;
   readonly #onWrite: TokenApiOptions['onWrite'];
+  readonly #timeout: { timeoutMs?: number };
 
   constructor(kc: KubeConfig, options: TokenApiOptions = {}) {
     this.#kc = kc;
     this.#onWrite = options.onWrite;
+    this.#timeout = options.timeoutMs ? { timeoutMs: options.timeoutMs } : {};
   }
 
   async get(namespace: string, name: string): Promise<ServiceAccountToken | undefined> {
     try {
       return stripManagedFields(
-        await kubeRequest<ServiceAccountToken>(this.#kc, { method: 'GET', path: paths.token(namespace, name) }),
+        await kubeRequest<ServiceAccountToken>(this.#kc, {
+          method: 'GET',
+          path: paths.token(namespace, name),
+          ...this.#timeout,
+        }),
       );
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -55,8 +63,16 @@ export class TokenApi implements TokenWriter {
   }
 
   /** Every token of a namespace (undefined: all namespaces), paged. */
-  list(namespace: string | undefined, options: { labelSelector?: string } = {}): Promise<ServiceAccountToken[]> {
-    return listAll<ServiceAccountToken>(this.#kc, paths.tokens(namespace), options);
+  list(
+    namespace: string | undefined,
+    options: { labelSelector?: string | undefined } = {},
+  ): Promise<ServiceAccountToken[]> {
+    return listAll<ServiceAccountToken>(this.#kc, paths.tokens(namespace), { ...options, ...this.#timeout });
+  }
+
+  /** Sets annotations (e.g. the renew request), unconditionally: what a user's `kubectl annotate` does. */
+  annotate(namespace: string, name: string, annotations: Record<string, string>): Promise<ServiceAccountToken> {
+    return this.#patch({ metadata: { name, namespace } } as ServiceAccountToken, '', { metadata: { annotations } });
   }
 
   async patchStatus(
@@ -88,6 +104,7 @@ export class TokenApi implements TokenWriter {
       query: { fieldManager: FIELD_MANAGER },
       body,
       contentType: MERGE_PATCH,
+      ...this.#timeout,
     });
     this.#onWrite?.(
       `${namespace}/${sat.metadata.name}`,

@@ -2,8 +2,9 @@
 // then ":<directive>"), which is what kubectl runs for a plugin through a `kubectl_complete-tokensync` executable, and
 // what the bash, zsh and fish scripts below call for `kubectl-tokensync` itself. Commands and flags come from spec.ts;
 // names (tokens, namespaces, contexts, providers) from the cluster, through lookups the caller injects.
-import type { GlobalFlags } from './kube.ts';
+
 import { COMMANDS, type CommandSpec, flagsOf, SHELLS, type ValueKind } from './spec.ts';
+import type { GlobalFlags } from './target.ts';
 
 /** cobra's ShellCompDirective bits. */
 export const Directive = { Default: 0, Error: 1, NoSpace: 2, NoFileComp: 4 } as const;

@@ -1,7 +1,7 @@
 // What a plugin command touches besides Kubernetes, injectable for tests, and argument parsing from spec.ts.
 import { parseArgs } from 'node:util';
-import type { GlobalFlags } from './kube.ts';
 import { type CommandSpec, parseArgsOptions } from './spec.ts';
+import type { GlobalFlags } from './target.ts';
 
 export interface Io {
   out(text: string): void;

@@ -12,8 +12,8 @@ import {
   stringFlag,
   UsageError,
 } from './io.ts';
-import { annotateToken, getToken, listTokens, resolveTarget, type Target } from './kube.ts';
 import { COMMANDS, flagHelp } from './spec.ts';
+import { resolveTarget, type Target } from './target.ts';
 
 const spec = COMMANDS['renew']!;
 
@@ -82,16 +82,20 @@ export function selectionOf(args: Parsed): Selection {
 
 const ref = (sat: ServiceAccountToken) => `${sat.metadata.namespace}/${sat.metadata.name}`;
 
+/** The tokens a selector or --all selects, in the target's namespace (or all). */
+function listSelected(target: Target, selection: Selection): Promise<ServiceAccountToken[]> {
+  return target.tokens.list(target.namespace, {
+    labelSelector: selection.by === 'selector' ? selection.selector : undefined,
+  });
+}
+
 async function resolveSelection(target: Target, selection: Selection, io: Io): Promise<ServiceAccountToken[]> {
-  if (selection.by !== 'names') return listTokens(target, selection.by === 'selector' ? selection.selector : undefined);
+  if (selection.by !== 'names') return listSelected(target, selection);
   const found: ServiceAccountToken[] = [];
   for (const name of selection.names) {
-    try {
-      found.push(await getToken(target.kc, target.namespace!, name));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      io.err(`Error: serviceaccounttoken "${name}" not found in namespace "${target.namespace}"\n`);
-    }
+    const sat = await target.tokens.get(target.namespace!, name);
+    if (sat) found.push(sat);
+    else io.err(`Error: serviceaccounttoken "${name}" not found in namespace "${target.namespace}"\n`);
   }
   return found;
 }
@@ -108,15 +112,12 @@ async function currentStates(
   const out = new Map<string, ServiceAccountToken>();
   if (selection.by === 'names') {
     for (const [key, sat] of pending) {
-      try {
-        out.set(key, await getToken(target.kc, sat.metadata.namespace!, sat.metadata.name));
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+      const current = await target.tokens.get(sat.metadata.namespace!, sat.metadata.name);
+      if (current) out.set(key, current);
     }
     return out;
   }
-  for (const sat of await listTokens(target, selection.by === 'selector' ? selection.selector : undefined)) {
+  for (const sat of await listSelected(target, selection)) {
     out.set(ref(sat), sat);
   }
   return out;
@@ -151,7 +152,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       continue;
     }
     try {
-      await annotateToken(target.kc, sat.metadata.namespace!, sat.metadata.name, { [RENEW_ANNOTATION]: stamp });
+      await target.tokens.annotate(sat.metadata.namespace!, sat.metadata.name, { [RENEW_ANNOTATION]: stamp });
       io.out(`serviceaccounttoken.tokensync.io/${sat.metadata.name} renew requested at ${stamp}\n`);
       pending.set(ref(sat), sat);
     } catch (error) {

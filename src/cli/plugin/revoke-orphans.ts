@@ -1,7 +1,6 @@
 // kubectl tokensync revoke-orphans [--dry-run] [-n NS | -A] [--provider NAME] [--include-ownerless]
 import type { AnyProvider, ServiceAccountToken } from '../../api/v1alpha1/index.ts';
 import { ProviderResolver, providerKeyOf } from '../../controller/provider-resolver.ts';
-import { SecretValue } from '../../providers/secret-value.ts';
 import { buildEgressPolicy, type EgressPolicy } from '../../providers/transport/egress-policy.ts';
 import type { ProviderClient } from '../../providers/types.ts';
 import { renderTable } from './format.ts';
@@ -15,9 +14,9 @@ import {
   stringFlag,
   UsageError,
 } from './io.ts';
-import { listClusterProviders, listProviders, listTokens, readSecretKey, resolveTarget, type Target } from './kube.ts';
 import { classifyTokens, serviceAccountsOf, type Verdict } from './orphans.ts';
 import { COMMANDS, flagHelp } from './spec.ts';
+import { resolveTarget, type Target } from './target.ts';
 
 const spec = COMMANDS['revoke-orphans']!;
 
@@ -87,10 +86,7 @@ export function accountsToList(resources: ServiceAccountToken[]): Array<string |
 function resolverFor(target: Target, egress: EgressPolicy): ProviderResolver {
   return new ProviderResolver({
     secrets: {
-      readKey: async (namespace, name, key) => {
-        const value = await readSecretKey(target.kc, namespace, name, key);
-        return value === undefined ? undefined : { value: new SecretValue(value), metadata: { name, namespace } };
-      },
+      readKey: (namespace, name, key) => target.secrets.readKey(namespace, name, key),
     },
     namespaces: { labels: () => Promise.reject(new Error('kubectl-tokensync does not read namespace labels')) },
     requireCredentialLabel: false,
@@ -124,18 +120,18 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   let allSats: ServiceAccountToken[];
   let complete = true;
   try {
-    allSats = await listTokens({ ...target, namespace: undefined });
+    allSats = await target.tokens.list(undefined);
   } catch {
     complete = false;
-    allSats = target.namespace ? await listTokens(target) : [];
+    allSats = target.namespace ? await target.tokens.list(target.namespace) : [];
   }
   if (!complete && includeOwnerless) {
     throw new UsageError(
       '--include-ownerless needs to list ServiceAccountTokens in all namespaces, which is forbidden',
     );
   }
-  const providers: AnyProvider[] = [...(await listProviders(target))];
-  if (!target.namespace) providers.push(...(await listClusterProviders(target)));
+  const providers: AnyProvider[] = [...(await target.providers.list(target.namespace))];
+  if (!target.namespace) providers.push(...(await target.providers.listCluster()));
   const targets = providerTargets(providers, allSats, stringFlag(args, 'provider'));
   if (targets.length === 0) {
     io.err(`No provider${stringFlag(args, 'provider') ? ` named ${stringFlag(args, 'provider')}` : ''} in scope.\n`);

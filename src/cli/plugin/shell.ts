@@ -2,15 +2,8 @@
 // kubectl_complete-tokensync call.
 import { complete, completionScript, type Lookups, renderCompletion } from './completion.ts';
 import { booleanFlag, type Io, parse, processIo, UsageError } from './io.ts';
-import {
-  contextNames,
-  listClusterProviders,
-  listNamespaceNames,
-  listProviders,
-  listTokens,
-  resolveTarget,
-} from './kube.ts';
 import { COMMANDS, flagHelp, SHELLS } from './spec.ts';
+import { contextNames, resolveTarget } from './target.ts';
 
 const spec = COMMANDS['completion']!;
 
@@ -44,13 +37,17 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
 const LOOKUP_TIMEOUT_MS = 3000;
 
 export const clusterLookups: Lookups = {
-  tokens: async (flags) => (await listTokens(resolveTarget(flags, LOOKUP_TIMEOUT_MS))).map((s) => s.metadata.name),
-  namespaces: (flags) => listNamespaceNames(resolveTarget({ ...flags, allNamespaces: true }, LOOKUP_TIMEOUT_MS)),
+  tokens: async (flags) => {
+    const target = resolveTarget(flags, LOOKUP_TIMEOUT_MS);
+    return (await target.tokens.list(target.namespace)).map((s) => s.metadata.name);
+  },
+  namespaces: (flags) =>
+    resolveTarget({ ...flags, allNamespaces: true }).namespaces.names({ timeoutMs: LOOKUP_TIMEOUT_MS }),
   contexts: async (flags) => contextNames(resolveTarget({ ...flags, context: undefined }).kc),
   providers: async (flags) => {
     const target = resolveTarget(flags, LOOKUP_TIMEOUT_MS);
-    const names = (await listProviders(target)).map((p) => p.metadata.name);
-    if (!target.namespace) names.push(...(await listClusterProviders(target)).map((p) => p.metadata.name));
+    const names = (await target.providers.list(target.namespace)).map((p) => p.metadata.name);
+    if (!target.namespace) names.push(...(await target.providers.listCluster()).map((p) => p.metadata.name));
     return [...new Set(names)].sort();
   },
 };

@@ -1,9 +1,8 @@
 // kubectl tokensync status [NAME] [-l SELECTOR] [-n NS | -A]
-import { isNotFound } from '../../kube/client.ts';
 import { renderStatus, useColour } from './format.ts';
 import { globalFlags, type Io, parse, processIo, rejectNamespaceAndAll, stringFlag, UsageError } from './io.ts';
-import { getToken, listTokens, resolveTarget } from './kube.ts';
 import { COMMANDS, flagHelp } from './spec.ts';
+import { resolveTarget } from './target.ts';
 
 const spec = COMMANDS['status']!;
 
@@ -30,17 +29,15 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const target = resolveTarget(globalFlags(args));
   if (name) {
     const namespace = target.namespace!;
-    try {
-      const sat = await getToken(target.kc, namespace, name);
-      io.out(renderStatus([sat], io.now(), useColour(io.isTTY, io.env)));
-      return 0;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+    const sat = await target.tokens.get(namespace, name);
+    if (!sat) {
       io.err(`Error: serviceaccounttoken "${name}" not found in namespace "${namespace}"\n`);
       return 1;
     }
+    io.out(renderStatus([sat], io.now(), useColour(io.isTTY, io.env)));
+    return 0;
   }
-  const sats = await listTokens(target, selector);
+  const sats = await target.tokens.list(target.namespace, { labelSelector: selector });
   if (sats.length === 0) {
     const where = target.namespace ? ` in namespace ${target.namespace}` : '';
     io.err(`No ServiceAccountTokens${where}${selector ? ` match ${selector}` : ''}.\n`);

@@ -12,8 +12,8 @@ import {
   Directive,
   type Lookups,
 } from '../../../src/cli/plugin/completion.ts';
-import type { GlobalFlags } from '../../../src/cli/plugin/kube.ts';
 import { COMMANDS, flagsOf } from '../../../src/cli/plugin/spec.ts';
+import type { GlobalFlags } from '../../../src/cli/plugin/target.ts';
 import { REPO_ROOT } from '../../support/paths.ts';
 
 const seen: GlobalFlags[] = [];
