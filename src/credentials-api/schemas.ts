@@ -55,7 +55,12 @@ export const faultsSchema = z.strictObject({
   /** Aim the faults above at these operations only (mint, list, lookup, update, revoke, accounts). */
   operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
   /** Cap on granted token lifetimes in seconds; null lifts the cap; absent = the start-time value. */
-  maxTokenLifetimeSeconds: z.int().min(1).max(10 * 365 * 86_400).nullable().optional(),
+  maxTokenLifetimeSeconds: z
+    .int()
+    .min(1)
+    .max(10 * 365 * 86_400)
+    .nullable()
+    .optional(),
   /** Reseeds the fault PRNG so a sequence of probabilistic faults is reproducible. */
   seed: z.int().optional(),
 });

@@ -5,6 +5,7 @@ import {
   type ObjectMeta,
   type ServiceAccountToken,
 } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ProviderApi } from '../../kube/providers.ts';
 import type { ObservedSecret, SecretApi } from '../../kube/secrets.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -81,6 +82,7 @@ export class ProviderProtection {
       );
       r.credentialSecret.metadata = updated.metadata;
     }
+    failpoint('after-protect');
   }
 
   /** Whether some token may still need this provider to revoke. */

@@ -1,4 +1,5 @@
 import { EventReason, FINALIZER, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret, SecretManifest } from '../../kube/secrets.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { SecretValue } from '../../providers/secret-value.ts';
@@ -77,6 +78,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   // The provider and its credential must outlive what is minted with them (namespace teardown, R3).
   await round.deps.protect?.(r);
   await journal(round, name, revision);
+  failpoint('after-journal');
 
   let issued: IssuedToken;
   try {
@@ -99,6 +101,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
     return recordFailure(round, error, EventReason.IssueFailed);
   }
   round.deps.metrics?.mints.inc({ provider: r.providerKey, result: 'success' });
+  failpoint('after-mint');
   if (client.capabilities.mode === 'passthrough') {
     // The user's credential is the token: identify it by a fingerprint so replacing it is noticed.
     issued = { ...issued, id: passthroughTokenId(r.credentialFingerprint) };
@@ -109,6 +112,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   try {
     checkValue(issued.value, manifest);
     written = await writeSecret(round, manifest, existing, {});
+    failpoint('after-secret');
   } catch (error) {
     // The value only lives in this process: if it cannot reach the Secret, revoke it now rather than leak it.
     const failure = asSecretFailure(error);
@@ -228,6 +232,7 @@ async function revokeUnused(round: Round, r: ResolvedOk, issued: IssuedToken, re
       ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
     });
     round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
+    failpoint('after-revoke');
     round.set({ revision, pending: null });
   } catch (error) {
     round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });

@@ -1,4 +1,5 @@
 import { EventReason, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
 import type { ProviderClient } from '../../providers/types.ts';
 import { rfc3339 } from '../conditions.ts';
@@ -129,8 +130,10 @@ export async function revokeLeftover(
   }
   const serviceAccount = round.sat.spec.serviceAccount;
   const found = await client.lookup({ name, ...(serviceAccount ? { serviceAccount } : {}) });
+  failpoint('after-lookup');
   if (!found) return 'absent';
   await client.revoke({ id: found.id, name, ...(serviceAccount ? { serviceAccount } : {}) });
+  failpoint('after-revoke');
   round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
   round.deps.logger.info({ ...round.log(), tokenName: name }, 'revoked a token left by an interrupted issue');
   return 'revoked';

@@ -1,4 +1,5 @@
 import { EventReason, type ServiceAccountTokenStatus } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { recordFailure } from './failure.ts';
@@ -58,6 +59,7 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
         ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
       });
       revoked.add(token.tokenId);
+      failpoint('after-revoke');
       round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
       round.event('Normal', EventReason.Revoked, `Revoked retired token ${token.name ?? token.tokenId}`);
     } catch (error) {

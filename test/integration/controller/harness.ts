@@ -5,7 +5,7 @@ import { request } from 'undici';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { Manager } from '../../../src/controller/manager.ts';
 import type { EventSink } from '../../../src/controller/ports.ts';
-import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
+import { type CredentialsApiOptions, startCredentialsApi } from '../../../src/credentials-api/index.ts';
 import { isNotFound, type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
 import { loadHashKey, SecretHasher } from '../../../src/kube/secrets.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -36,12 +36,17 @@ export class Harness {
   controllerKubeConfig!: KubeConfig;
   controllerKubeconfigPath!: string;
 
-  async start(options: { auditWrites?: boolean } = {}): Promise<void> {
-    this.cp = await startControlPlane({ auditWrites: options.auditWrites ?? false });
+  async start(
+    options: { auditWrites?: boolean; controllerManager?: boolean; api?: CredentialsApiOptions } = {},
+  ): Promise<void> {
+    this.cp = await startControlPlane({
+      auditWrites: options.auditWrites ?? false,
+      controllerManager: options.controllerManager ?? false,
+    });
     this.kc = this.cp.kubeConfig;
     this.controllerKubeconfigPath = await chartServiceAccountKubeconfig(this.cp);
     this.controllerKubeConfig = loadKubeConfig({ kubeconfig: this.controllerKubeconfigPath });
-    this.api = await startCredentialsApi({ rateLimit: false });
+    this.api = await startCredentialsApi({ rateLimit: false, ...options.api });
   }
 
   async stop(): Promise<void> {
