@@ -21,7 +21,7 @@ import {
 import { journalAnnotation } from './journal.ts';
 import type { Violation } from './policies/checks.ts';
 import { restartTargets } from './restart.ts';
-import { gracePeriodMs, nextRevocationMs, RETIRING_ROTATION_LIMIT, retire } from './retire.ts';
+import { graceEnd, nextRevocationMs, RETIRING_ROTATION_LIMIT, retire } from './retire.ts';
 import type { Round } from './round.ts';
 import { buildSecret } from './secret-manifest.ts';
 import { checkValue } from './value-check.ts';
@@ -138,7 +138,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
         ...(previous.tokenName ? { name: previous.tokenName } : {}),
         ...(previous.revision !== undefined ? { revision: previous.revision } : {}),
       },
-      new Date(round.now.getTime() + gracePeriodMs(round)),
+      graceEnd(round, previous.expiresAt),
     );
   }
   const renewal = renewalTime(round.sat.spec, round.now, issued.expiresAt, round.deps.random());

@@ -9,7 +9,7 @@ import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
 import { CLEARED_FAILURE } from './failure.ts';
 import type { Journal } from './journal.ts';
-import { gracePeriodMs, retire } from './retire.ts';
+import { graceEnd, retire } from './retire.ts';
 import type { Round } from './round.ts';
 import {
   EXPIRES_AT_ANNOTATION,
@@ -81,7 +81,7 @@ async function finishFromSecret(round: Round, journal: Journal, secret: Observed
       retire(
         round,
         { tokenId: status.tokenId, ...(status.tokenName ? { name: status.tokenName } : {}) },
-        new Date(round.now.getTime() + gracePeriodMs(round)),
+        graceEnd(round, status.expiresAt),
       );
     }
   }

@@ -22,6 +22,18 @@ export function gracePeriodMs(round: Round): number {
   return grace ? parseDuration(grace) : DEFAULT_GRACE_MS;
 }
 
+/**
+ * When a replaced token is revoked: once the grace period is over, or when it expires if that comes first. An
+ * expired token needs no grace, and with a short upstream lifetime (renewals every few seconds) a grace period of
+ * minutes would otherwise pile tokens up on the retiring list until rotations had to wait and the current token
+ * expired.
+ */
+export function graceEnd(round: Round, expiresAt: string | undefined): Date {
+  const end = round.now.getTime() + gracePeriodMs(round);
+  const expiry = expiresAt ? Date.parse(expiresAt) : Number.NaN;
+  return new Date(Number.isNaN(expiry) ? end : Math.max(round.now.getTime(), Math.min(end, expiry)));
+}
+
 /** Adds a token to the retiring list (once per id), to be revoked at `revokeAt`. */
 export function retire(round: Round, token: Omit<Retiring, 'revokeAt'>, revokeAt: Date): void {
   const retiring = [...(round.status.retiring ?? [])];
