@@ -223,7 +223,11 @@ export const serviceAccountTokenStatusSchema = z
     }),
     nextAttemptAt: z.string().optional().meta({
       description:
-        'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals).',
+        'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals), unless the spec changes or a new tokensync.io/renew-requested-at value asks for an attempt now.',
+    }),
+    lastFailureRenewRequest: z.string().max(64).optional().meta({
+      description:
+        'The tokensync.io/renew-requested-at value the last failed attempt already saw: a new value (kubectl tokensync renew) retries at once despite nextAttemptAt, as does a spec change.',
     }),
     failureCount: z
       .number()

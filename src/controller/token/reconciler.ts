@@ -9,6 +9,7 @@ import { isPassthroughTokenId, passthroughTokenId, secretNameOf } from '../namin
 import { earliest, type ReconcileResult } from '../result.ts';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../template.ts';
 import type { TokenDeps } from './deps.ts';
+import { backoffRemainingMs } from './failure.ts';
 import { finalize } from './finalize.ts';
 import { issue } from './issue.ts';
 import { openJournal } from './journal.ts';
@@ -96,10 +97,10 @@ export class TokenReconciler {
     let wait: number | undefined;
     if (violation) {
       round.violation = violation;
-      const nextAttemptAt = round.status.nextAttemptAt;
-      const backoffMs = nextAttemptAt ? Date.parse(nextAttemptAt) - round.now.getTime() : 0;
+      const backoffMs = backoffRemainingMs(round);
       if (backoffMs > 0) {
-        // Backing off after a failure: whatever woke us, the credentials API is not called before nextAttemptAt.
+        // Backing off after a failure: unless the user changed something, the credentials API is not called before
+        // nextAttemptAt, whatever woke us.
         wait = backoffMs;
       } else {
         const r = await round.resolve();
