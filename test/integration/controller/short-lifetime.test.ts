@@ -108,7 +108,11 @@ describe('an upstream lifetime shorter than the renewal window (R2)', () => {
     // 12 s granted: 2/3 would be 8 s, the floor makes it 10 s. Switched at run time through the fault endpoint.
     await h.admin('PUT', '/_faults', { maxTokenLifetimeSeconds: 12 });
     try {
-      await h.createToken('short', 'tiny', { serviceAccount: 'sa-tiny', lifetime: '1m', rotation: { gracePeriod: '1s' } });
+      await h.createToken('short', 'tiny', {
+        serviceAccount: 'sa-tiny',
+        lifetime: '1m',
+        rotation: { gracePeriod: '1s' },
+      });
       const tiny = await readyWithToken('tiny');
       const issued = Date.parse(tiny.status!.issuedAt!);
       expect(Date.parse(tiny.status!.renewalTime!) - issued).toBeGreaterThanOrEqual(10_000);
