@@ -28,7 +28,7 @@ interface Mechanism {
    * What the user does after the fix: `renew` runs kubectl tokensync renew (the runbook's advice), `edit` changes the
    * spec; both retry at once despite the backoff. `wait` lets the backoff run out.
    */
-  then: 'renew' | 'edit' | 'wait';
+  afterFix: 'renew' | 'edit' | 'wait';
 }
 
 async function kubectlApply(objects: object[]): Promise<void> {
@@ -74,7 +74,7 @@ const mechanisms: Record<string, Mechanism> = {
       deleteIfPresent(
         '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/no-tokensync-secrets-here',
       ),
-    then: 'renew',
+    afterFix: 'renew',
   },
   'a ResourceQuota': {
     namespace: QUOTA_NS,
@@ -88,13 +88,13 @@ const mechanisms: Record<string, Mechanism> = {
           spec: { hard: { secrets: '10' } },
         },
       ]),
-    then: 'edit',
+    afterFix: 'edit',
   },
   'RBAC without secrets create': {
     namespace: RBAC_NS,
     says: /Kubernetes API 403: .*cannot create resource "secrets".*in the namespace "refused-rbac"/,
     remove: () => grantIn(h.cp, IDENTITY, RBAC_NS, 'secrets', ['create']),
-    then: 'wait',
+    afterFix: 'wait',
   },
 };
 
@@ -226,11 +226,11 @@ describe('a Secret write the API server refuses (R1, R2)', () => {
       await m.remove();
     }
     for (const [what, m] of entries) {
-      if (m.then === 'renew') {
+      if (m.afterFix === 'renew') {
         // The runbook: after a fix, kubectl tokensync renew retries at once.
         const renewed = await plugin(['renew', 'blocked', '-n', m.namespace, '--wait', '--timeout', '90s']);
         expect(renewed.code, renewed.stderr).toBe(0);
-      } else if (m.then === 'edit') {
+      } else if (m.afterFix === 'edit') {
         await h.createToken(m.namespace, 'blocked', {
           serviceAccount: sa(m.namespace),
           secret: { labels: { fixed: 'true' } },
@@ -248,15 +248,15 @@ describe('a Secret write the API server refuses (R1, R2)', () => {
       });
       const issuedAt = Date.parse(ready.status!.issuedAt!);
       console.log(
-        `${what}: blocked until ${new Date(blockedUntil.get(m.namespace)!).toISOString()}, issued ${ready.status!.issuedAt} after a ${m.then}`,
+        `${what}: blocked until ${new Date(blockedUntil.get(m.namespace)!).toISOString()}, issued ${ready.status!.issuedAt} after a ${m.afterFix}`,
       );
-      if (m.then === 'wait')
+      if (m.afterFix === 'wait')
         expect(issuedAt, `${what}: issued when the backoff ran out`).toBeGreaterThanOrEqual(
           blockedUntil.get(m.namespace)! - 1000,
         );
       // issuedAt has whole seconds; the backoff had tens of seconds left when the user acted.
       else
-        expect(issuedAt, `${what}: issued at once after the ${m.then}`).toBeLessThan(
+        expect(issuedAt, `${what}: issued at once after the ${m.afterFix}`).toBeLessThan(
           blockedUntil.get(m.namespace)! - 5000,
         );
       expect(await calls(m.namespace), `${what}: one more mint, kept`).toEqual({ mints: 2, revokes: 1 });
