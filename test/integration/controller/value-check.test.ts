@@ -3,7 +3,7 @@
 // upstream at once, and the next attempt waits out a permanent backoff (no hot loop). The upstream is a tiny
 // stand-in server on loopback behind the generic `http` provider type, so it can answer what no real API should.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
@@ -49,8 +49,8 @@ class StandIn {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  #handle(method: string, url: string, body: string, res: import('node:http').ServerResponse): void {
-    const json = (status: number, data?: unknown) => {
+  #handle(method: string, url: string, body: string, res: ServerResponse): void {
+    const json = (status: number, data?: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(data === undefined ? '' : JSON.stringify(data));
     };
@@ -60,21 +60,26 @@ class StandIn {
     if (method === 'POST' && mint) {
       const sa = decodeURIComponent(mint[1]!);
       const { name } = JSON.parse(body) as { name: string };
-      if (this.tokens.some((t) => t.live && t.name === name)) return json(409, { error: 'exists' });
+      if (this.tokens.some((t) => t.live && t.name === name)) {
+        json(409, { error: 'exists' });
+        return;
+      }
       const value = VALUES[this.mode[sa] ?? sa]!();
       const token = { id: `k-${this.tokens.length + 1}`, name, serviceAccount: sa, value, live: true };
       this.tokens.push(token);
-      return json(201, { key: { id: token.id, secret: value } });
+      json(201, { key: { id: token.id, secret: value } });
+      return;
     }
     if (method === 'DELETE' && byId) {
       const token = this.tokens.find((t) => t.live && t.id === decodeURIComponent(byId[2]!));
-      if (!token) return json(404, { error: 'not found' });
-      token.live = false;
-      return json(204);
+      if (token) token.live = false;
+      json(token ? 204 : 404, token ? undefined : { error: 'not found' });
+      return;
     }
     if (method === 'GET' && byName) {
       const token = this.tokens.find((t) => t.live && t.name === decodeURIComponent(byName[2]!));
-      return token ? json(200, { key: { id: token.id } }) : json(404, { error: 'not found' });
+      json(token ? 200 : 404, token ? { key: { id: token.id } } : { error: 'not found' });
+      return;
     }
     json(404, { error: 'no route' });
   }
