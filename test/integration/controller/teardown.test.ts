@@ -110,6 +110,38 @@ describe('namespace teardown (R3)', () => {
     expect((await h.stats()).revokes - before.revokes).toBeGreaterThanOrEqual(100);
   }, 300_000);
 
+  it('deleting namespaces that hold a single token each completes, the token revoked', async () => {
+    // One token per namespace: the provider's in-use finalizer is added just before the token's first mint, and
+    // must not be dropped in the moment before the token carries its own finalizer.
+    const namespaces = Array.from({ length: 6 }, (_, i) => `solo-${i}`);
+    for (const ns of namespaces) {
+      await h.setupNamespace(ns);
+      await h.createToken(ns, 'only', { serviceAccount: `${ns}-sa` });
+    }
+    for (const ns of namespaces) {
+      await waitFor(`${ns}/only Ready`, async () => isReady(await h.getToken(ns, 'only')));
+    }
+    // Any provider event (its own status, a re-check) gives a wrong release its chance; then delete.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const ns of namespaces) {
+      expect(
+        (await exists(providerPath(ns, 'reference')))?.metadata.finalizers,
+        `${ns}: the provider is protected while its token lives`,
+      ).toContain(IN_USE_FINALIZER);
+      await deleteNamespace(ns);
+    }
+    for (const ns of namespaces) {
+      await waitFor(`namespace ${ns} gone`, async () => !(await exists(namespacePath(ns))), 120_000).catch(
+        async (error: Error) => {
+          const left = await allTokens(h, ns).catch(() => []);
+          throw new Error(`${error.message}; ${JSON.stringify(left.map((t) => readyOf(t)))}`);
+        },
+      );
+    }
+    const solo = (t: { serviceAccountId: string }) => t.serviceAccountId.startsWith('solo-');
+    expect((await h.liveTokens()).filter(solo)).toEqual([]);
+  }, 240_000);
+
   it('an upstream gone for good holds the namespace, and deletionPolicy Retain releases it', async () => {
     const ns = 'abandoned';
     // A credentials API of its own, so it can disappear for good.
