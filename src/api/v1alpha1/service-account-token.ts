@@ -148,6 +148,16 @@ export const serviceAccountTokenSpecSchema = z
         rule: '!has(self.lifetime) || duration(self.lifetime) >= duration("1m")',
         message: 'lifetime must be at least 1m',
       },
+      // The rules on spec.secret's own fields run only when the old object had a secret block too: these catch
+      // a block added or removed as a whole.
+      {
+        rule: '(has(self.secret) && has(self.secret.name)) == (has(oldSelf.secret) && has(oldSelf.secret.name))',
+        message: 'secret.name cannot be added or removed after creation: the old Secret would be orphaned',
+      },
+      {
+        rule: "(has(self.secret) && has(self.secret.type) ? self.secret.type : 'Opaque') == (has(oldSelf.secret) && has(oldSelf.secret.type) ? oldSelf.secret.type : 'Opaque')",
+        message: "secret.type is immutable: the API server cannot change a Secret's type",
+      },
     ],
   });
 
