@@ -39,7 +39,8 @@ function sat(overrides: {
   } as ServiceAccountToken;
 }
 
-const round = (s: ServiceAccountToken) => new Round({ clock: manualClock(NOW), random: () => 0 } as TokenDeps, s);
+const round = (s: ServiceAccountToken) =>
+  new Round({ clock: manualClock(NOW), random: () => 0 } as unknown as TokenDeps, s);
 
 describe('graceEnd: when a replaced token is revoked', () => {
   it('at the end of the grace period when the token outlives it', () => {
