@@ -39,6 +39,9 @@ describe('chaos soak', () => {
         (await import('node:fs')).writeFileSync(process.env['SOAK_LOG'], result.output.join('\n'));
       expect(result.leaksAtKills, `R1 at every kill (rerun with SOAK_SEED=${seed})`).toEqual([]);
       expect(result.problems, `converged (rerun with SOAK_SEED=${seed})`).toEqual([]);
+      // The ledger: every token minted was revoked exactly once, or is the current token of a Ready resource.
+      expect(result.mints - result.revokes).toBe(result.liveTokensAtEnd);
+      expect(result.liveTokensAtEnd).toBe(result.resourcesAtEnd);
       // The chaos did happen: kills landed and every kind of action ran.
       expect(result.kills).toBeGreaterThanOrEqual(DURATION_MS / 6000);
       for (const action of ['create', 'delete', 'edit', 'renew', 'delete-secret']) {

@@ -260,7 +260,7 @@ export function describeSoak(r: SoakResult, durationMs: number): string {
     .join(', ');
   return [
     `soak ${durationMs / 1000} s (seed ${r.seed}): ${actions}; ${r.kills} SIGKILLs`,
-    `  upstream: ${r.mints} mints, ${r.revokes} revokes, ${r.upstreamRequests} requests (faults included)`,
+    `  upstream: ${r.mints} mints, ${r.revokes} revokes, ${r.upstreamRequests} requests (faults included); ledger: mints − revokes = ${r.mints - r.revokes}, live tokens ${r.liveTokensAtEnd}`,
     `  R1 at every kill: ${r.leaksAtKills.length} unreferenced live tokens`,
     `  converged in ${(r.convergeMs / 1000).toFixed(1)} s: ${r.resourcesAtEnd} resources Ready, ${r.liveTokensAtEnd} live tokens, ${r.namespacesDeleted} namespaces deleted and gone`,
     r.problems.length ? `  NOT CONVERGED: ${r.problems.slice(0, 10).join('; ')}` : '  every rule holds',
