@@ -31,11 +31,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopController();
+  if (process.env['INJECTION_LOG'])
+    (await import('node:fs')).writeFileSync(process.env['INJECTION_LOG'], output.join('\n'));
   await h.stop();
   if (figures.length) console.log(`failure injection:\n  ${figures.join('\n  ')}`);
 });
 
 async function startController(failpoints?: string): Promise<ControllerProcess> {
+  // Never two at once: there is no leader election here, and two controllers would race each other.
+  await stopController();
   controller = new ControllerProcess(
     h.controllerKubeconfigPath,
     [],
@@ -246,6 +250,16 @@ describe('each write the controller makes fails (real mechanisms)', () => {
     await expectNoLeak('writes refused');
 
     for (const name of ['deny-journal', 'deny-secret', 'deny-status', 'deny-event']) await allow(name);
+    // The API server drops a policy a moment after its binding goes: wait until the controller may write again.
+    await waitFor('the Secret policy lifted', async () => {
+      await kubeRequest(asController, {
+        method: 'POST',
+        path: '/api/v1/namespaces/inject-secret/secrets',
+        query: { dryRun: 'All' },
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe' } },
+      });
+      return true;
+    });
     // The Secret's next attempt waits out a permanent backoff; a renew request (the runbook's advice) tries now.
     await renew('inject-secret', 't', 'allowed', { serviceAccount: 'sa-inject-secret' });
     for (const ns of ['inject-journal', 'inject-secret', 'inject-status']) await readyToken(ns);
