@@ -90,6 +90,11 @@ describe('an upstream lifetime shorter than the renewal window (R2)', () => {
       await h.deleteToken('short', 'percent');
     });
     const mints = (await h.stats()).mints - before.mints;
+    for (const [name, o] of seen) {
+      console.log(
+        `short lifetime (30 s granted): ${name} renewed ${o.revisions} times in ${windowMs / 1000} s, retiring at most ${o.maxRetiring}`,
+      );
+    }
     // One renewal per 20 s each: 3 in a minute, 4 if a boundary falls just right. A loop would be hundreds.
     for (const [name, o] of seen) {
       expect(o.revisions, `${name} renewed`).toBeGreaterThanOrEqual(2);
@@ -117,6 +122,7 @@ describe('an upstream lifetime shorter than the renewal window (R2)', () => {
       const issued = Date.parse(tiny.status!.issuedAt!);
       expect(Date.parse(tiny.status!.renewalTime!) - issued).toBeGreaterThanOrEqual(10_000);
       const seen = await observe(['tiny'], 40_000);
+      console.log(`short lifetime (12 s granted): tiny renewed ${seen.get('tiny')!.revisions} times in 40 s`);
       // At most one renewal per 10 s: 4 in 40 s, 5 at a boundary.
       expect(seen.get('tiny')!.revisions).toBeGreaterThanOrEqual(3);
       expect(seen.get('tiny')!.revisions).toBeLessThanOrEqual(5);
