@@ -29,6 +29,8 @@ Flags:
   --[no-]auto-create-service-accounts
                                      POST .../tokens to an unknown service account creates it (default on).
   --fault-seed N                     Seed for probabilistic fault injection (PUT /_faults), for reproducible runs.
+  --max-token-lifetime-seconds N     Grant tokens at most N seconds of life, whatever the client asks (a vendor
+                                     policy such as Customer.io's one-hour JWTs). Default: no cap.
   --log-level LEVEL                  debug | info | warn | error | silent (default info).
   -h, --help                         Show this help.
 
@@ -50,6 +52,7 @@ const flagsSchema = z.object({
   rateLimit: z.coerce.number().min(0, 'must be >= 0'),
   burst: z.coerce.number().int('must be an integer').min(1, 'must be >= 1'),
   faultSeed: z.coerce.number().int('must be an integer').optional(),
+  maxTokenLifetimeSeconds: z.coerce.number().int('must be an integer').min(1, 'must be >= 1').optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
 });
 
@@ -118,6 +121,9 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
       rateLimit: config.rateLimit,
       autoCreateServiceAccounts: config.autoCreateServiceAccounts,
       faultSeed: config.faultSeed,
+      ...(config.maxTokenLifetimeSeconds === undefined
+        ? {}
+        : { maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds }),
       logger,
     });
   } catch (error) {
@@ -162,6 +168,7 @@ function parse(argv: string[]) {
       burst: { type: 'string', default: '100' },
       'auto-create-service-accounts': { type: 'boolean', default: true },
       'fault-seed': { type: 'string' },
+      'max-token-lifetime-seconds': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -175,6 +182,7 @@ async function resolveConfig(values: ReturnType<typeof parse>, env: NodeJS.Proce
     rateLimit: values['rate-limit'],
     burst: values.burst,
     faultSeed: values['fault-seed'],
+    maxTokenLifetimeSeconds: values['max-token-lifetime-seconds'],
     logLevel: values['log-level'],
   });
   if (!parsed.success) {
@@ -183,6 +191,7 @@ async function resolveConfig(values: ReturnType<typeof parse>, env: NodeJS.Proce
       rateLimit: '--rate-limit',
       burst: '--burst',
       faultSeed: '--fault-seed',
+      maxTokenLifetimeSeconds: '--max-token-lifetime-seconds',
       logLevel: '--log-level',
     };
     const issue = parsed.error.issues[0]!;
@@ -238,6 +247,7 @@ async function resolveConfig(values: ReturnType<typeof parse>, env: NodeJS.Proce
     rateLimit: flags.rateLimit === 0 ? (false as const) : { requestsPerSecond: flags.rateLimit, burst: flags.burst },
     autoCreateServiceAccounts: values['auto-create-service-accounts'],
     faultSeed: flags.faultSeed,
+    maxTokenLifetimeSeconds: flags.maxTokenLifetimeSeconds,
     logLevel: flags.logLevel,
   };
 }

@@ -1,6 +1,14 @@
 import type { Random } from './random.ts';
 import type { FaultsBody } from './schemas.ts';
 
+/**
+ * The management operations faults can be aimed at: `mint` (POST …/tokens), `list` (GET …/tokens), `lookup`
+ * (GET …/tokens/{name}), `update` (PATCH …/tokens/{name}), `revoke` (DELETE …/tokens/{name}) and `accounts` (the
+ * service-account routes).
+ */
+export const OPERATIONS = ['mint', 'list', 'lookup', 'update', 'revoke', 'accounts'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
 /** The run-time fault configuration, as `GET /_faults` shows it. */
 export interface FaultConfig {
   latencyMs: number;
@@ -8,6 +16,14 @@ export interface FaultConfig {
   timeoutRate: number;
   rateLimitNext: { count: number; retryAfterSeconds: number } | null;
   malformedRate: number;
+  /** The operations the faults above apply to; null = every management operation. */
+  operations: Operation[] | null;
+  /**
+   * Longest lifetime a minted token gets, in seconds, whatever the client asked (a vendor policy, as Customer.io's
+   * JWTs live about an hour): a token asked to live longer, or forever, expires this long after its creation.
+   * null = no cap. Not a fault strictly speaking, but switched the same way; the start-time value is the default.
+   */
+  maxTokenLifetimeSeconds: number | null;
 }
 
 /**
@@ -31,7 +47,15 @@ export interface FaultDecision {
   action: FaultAction;
 }
 
-const NO_FAULTS: FaultConfig = { latencyMs: 0, errorRate: 0, timeoutRate: 0, rateLimitNext: null, malformedRate: 0 };
+const NO_FAULTS: FaultConfig = {
+  latencyMs: 0,
+  errorRate: 0,
+  timeoutRate: 0,
+  rateLimitNext: null,
+  malformedRate: 0,
+  operations: null,
+  maxTokenLifetimeSeconds: null,
+};
 
 /**
  * Lets a test make the server misbehave without restarting it. Probabilities draw from a seedable PRNG; a rate of
@@ -39,17 +63,34 @@ const NO_FAULTS: FaultConfig = { latencyMs: 0, errorRate: 0, timeoutRate: 0, rat
  */
 export class FaultInjector {
   readonly #random: Random;
-  #config: FaultConfig = { ...NO_FAULTS };
+  /** What "off" means: no faults, and the lifetime cap the server was started with. */
+  readonly #baseline: FaultConfig;
+  #config: FaultConfig;
 
-  constructor(random: Random) {
+  constructor(random: Random, options: { maxTokenLifetimeSeconds?: number | undefined } = {}) {
     this.#random = random;
+    this.#baseline = { ...NO_FAULTS, maxTokenLifetimeSeconds: options.maxTokenLifetimeSeconds ?? null };
+    this.#config = { ...this.#baseline };
   }
 
   get(): FaultConfig {
-    return { ...this.#config, rateLimitNext: this.#config.rateLimitNext && { ...this.#config.rateLimitNext } };
+    return {
+      ...this.#config,
+      rateLimitNext: this.#config.rateLimitNext && { ...this.#config.rateLimitNext },
+      operations: this.#config.operations && [...this.#config.operations],
+    };
   }
 
-  /** PUT semantics: the body replaces the whole configuration; absent fields mean "off". */
+  /** The lifetime cap in milliseconds, if any. */
+  maxTokenLifetimeMs(): number | undefined {
+    const cap = this.#config.maxTokenLifetimeSeconds;
+    return cap === null ? undefined : cap * 1000;
+  }
+
+  /**
+   * PUT semantics: the body replaces the whole configuration; absent fields mean "off" (for the lifetime cap: the
+   * value the server was started with).
+   */
   set(body: FaultsBody): FaultConfig {
     if (body.seed !== undefined) this.#random.reseed(body.seed);
     this.#config = {
@@ -61,17 +102,28 @@ export class FaultInjector {
           ? { count: body.rateLimitNext.count, retryAfterSeconds: body.rateLimitNext.retryAfterSeconds ?? 1 }
           : null,
       malformedRate: body.malformedRate ?? 0,
+      operations: body.operations ? [...new Set(body.operations)] : null,
+      maxTokenLifetimeSeconds:
+        body.maxTokenLifetimeSeconds === undefined
+          ? this.#baseline.maxTokenLifetimeSeconds
+          : body.maxTokenLifetimeSeconds,
     };
     return this.get();
   }
 
   clear(): void {
-    this.#config = { ...NO_FAULTS };
+    this.#config = { ...this.#baseline };
   }
 
-  /** Consumes one `rateLimitNext` slot when that fires; otherwise draws only for the rates that are set. */
-  decide(): FaultDecision {
+  /**
+   * Consumes one `rateLimitNext` slot when that fires; otherwise draws only for the rates that are set. An
+   * operation outside `operations` gets no fault and draws nothing, so aiming faults leaves the others' sequence be.
+   */
+  decide(operation?: Operation): FaultDecision {
     const config = this.#config;
+    if (operation && config.operations && !config.operations.includes(operation)) {
+      return { latencyMs: 0, action: { kind: 'none' } };
+    }
     const latencyMs = config.latencyMs;
     if (config.rateLimitNext) {
       const { retryAfterSeconds } = config.rateLimitNext;

@@ -161,6 +161,9 @@ export function createHandlers(deps: HandlerDeps) {
         expiresAt = Date.parse(body.expiresAt);
         if (!(expiresAt > createdAt)) throw badRequest('invalid_request', 'expiresAt must be in the future');
       }
+      // A vendor policy may grant less than asked (Customer.io's JWTs live about an hour): the answer says so.
+      const cap = faults.maxTokenLifetimeMs();
+      if (cap !== undefined && (expiresAt === null || expiresAt > createdAt + cap)) expiresAt = createdAt + cap;
       const account = await accountFor(ctx, { create: true });
       const value = generateTokenValue();
       const result = store.createToken(

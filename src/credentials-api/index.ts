@@ -33,6 +33,11 @@ export interface CredentialsApiOptions {
   now?: () => number;
   /** Seed for the fault-injection PRNG (also settable at run time through PUT /_faults). Default random. */
   faultSeed?: number;
+  /**
+   * Longest lifetime granted to a token, in seconds, whatever the client asks (as Customer.io's JWTs live about an
+   * hour). Also settable at run time through PUT /_faults. Default: no cap.
+   */
+  maxTokenLifetimeSeconds?: number;
 }
 
 export interface RunningCredentialsApi {
@@ -55,6 +60,7 @@ const optionsSchema = z.object({
     .optional(),
   autoCreateServiceAccounts: z.boolean().optional(),
   faultSeed: z.int().optional(),
+  maxTokenLifetimeSeconds: z.int().min(1).optional(),
 });
 
 export function generateAdminKey(): string {
@@ -74,7 +80,9 @@ export async function startCredentialsApi(options: CredentialsApiOptions = {}): 
   const adminKey = options.adminKey ?? generateAdminKey();
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const stats = new Stats();
-  const faults = new FaultInjector(createRandom(options.faultSeed ?? randomInt(2 ** 31)));
+  const faults = new FaultInjector(createRandom(options.faultSeed ?? randomInt(2 ** 31)), {
+    maxTokenLifetimeSeconds: options.maxTokenLifetimeSeconds,
+  });
   const store = await Store.open({ dataFile: options.dataFile, logger });
 
   const { server, shutdown } = createCredentialsApiServer({

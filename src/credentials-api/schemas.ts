@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from './errors.ts';
+import { OPERATIONS } from './faults.ts';
 
 /**
  * Request bodies, all strict: an unknown field is a 400, so a client typo (`expires_at`) fails loudly instead of
@@ -51,6 +52,15 @@ export const faultsSchema = z.strictObject({
     })
     .optional(),
   malformedRate: rate.optional(),
+  /** Aim the faults above at these operations only (mint, list, lookup, update, revoke, accounts). */
+  operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
+  /** Cap on granted token lifetimes in seconds; null lifts the cap; absent = the start-time value. */
+  maxTokenLifetimeSeconds: z
+    .int()
+    .min(1)
+    .max(10 * 365 * 86_400)
+    .nullable()
+    .optional(),
   /** Reseeds the fault PRNG so a sequence of probabilistic faults is reproducible. */
   seed: z.int().optional(),
 });

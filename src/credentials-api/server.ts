@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyRing } from './auth.ts';
 import { ApiError, rateLimited, unauthorized } from './errors.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FaultInjector, Operation } from './faults.ts';
 import { createHandlers, type Handler, type HandlerDeps, type Reply, type RequestContext } from './handlers.ts';
 import { parseJson, readBody, sendError, sendJson, sendRaw } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -25,6 +25,8 @@ interface Route {
   pattern: string[];
   guard: Guard;
   methods: Partial<Record<Method, Handler>>;
+  /** What each method is, for faults aimed at some operations only (management routes). */
+  operations?: Partial<Record<Method, Operation>>;
 }
 
 /** A fault timeout holds the request at most this long before dropping the connection, so nothing leaks. */
@@ -51,11 +53,13 @@ function buildRoutes(deps: HandlerDeps): Route[] {
       pattern: ['api', 'v1', 'auth', 'service-accounts'],
       guard: 'management',
       methods: { GET: h.listServiceAccounts, POST: h.createServiceAccount },
+      operations: { GET: 'accounts', POST: 'accounts' },
     },
     {
       pattern: ['api', 'v1', 'auth', 'service-accounts', ':sa'],
       guard: 'management',
       methods: { GET: h.getServiceAccount, DELETE: h.deleteServiceAccount },
+      operations: { GET: 'accounts', DELETE: 'accounts' },
     },
   ];
   // IOMETE's two equivalent bases: admin-level and domain-level. Same handlers, the domain is only recorded.
@@ -65,11 +69,17 @@ function buildRoutes(deps: HandlerDeps): Route[] {
   ];
   for (const base of bases) {
     routes.push(
-      { pattern: [...base, 'tokens'], guard: 'management', methods: { GET: h.listTokens, POST: h.createToken } },
+      {
+        pattern: [...base, 'tokens'],
+        guard: 'management',
+        methods: { GET: h.listTokens, POST: h.createToken },
+        operations: { GET: 'list', POST: 'mint' },
+      },
       {
         pattern: [...base, 'tokens', ':name'],
         guard: 'management',
         methods: { GET: h.getToken, PATCH: h.patchToken, DELETE: h.deleteToken },
+        operations: { GET: 'lookup', PATCH: 'update', DELETE: 'revoke' },
       },
     );
   }
@@ -128,7 +138,8 @@ export function createCredentialsApiServer(deps: ServerDeps): { server: Server; 
     // Counted first, so every request that reached a management route shows up, whatever its outcome.
     if (guard === 'management') stats.requests += 1;
     // HEAD behaves like GET (Node drops the body), so load balancer health checks with HEAD work.
-    const handler = found.route.methods[(method === 'HEAD' ? 'GET' : method) as Method];
+    const verb = (method === 'HEAD' ? 'GET' : method) as Method;
+    const handler = found.route.methods[verb];
     if (!handler) {
       const allow = Object.keys(found.route.methods).join(', ');
       throw new ApiError(405, 'method_not_allowed', `Method ${method} not allowed; use ${allow}`, { allow });
@@ -138,7 +149,7 @@ export function createCredentialsApiServer(deps: ServerDeps): { server: Server; 
 
     let malformed = false;
     if (guard === 'management') {
-      const decision = faults.decide();
+      const decision = faults.decide(found.route.operations?.[verb]);
       if (decision.latencyMs > 0) {
         await sleep(decision.latencyMs, undefined, { signal: lifetime.signal }).catch(() => {});
         // The client gave up (or we are shutting down) during the delay: drop the request without effect, so

@@ -5,6 +5,7 @@
 //     hot-looping error cannot flood etcd with Events.
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { failpoint } from '../failpoints.ts';
 import { isNotFound, kubeRequest } from './client.ts';
 
 export interface EventObjectRef {
@@ -139,6 +140,7 @@ export class EventRecorder {
           contentType: 'application/merge-patch+json',
         });
         series.written = count;
+        failpoint('after-event');
         return;
       } catch (err) {
         // Events expire (1 h TTL by default): start a new one.
@@ -174,5 +176,6 @@ export class EventRecorder {
     });
     series.name = name;
     series.written = count;
+    failpoint('after-event');
   }
 }

@@ -70,3 +70,61 @@ export async function chartServiceAccountKubeconfig(cp: ControlPlane, helmArgs: 
   );
   return path;
 }
+
+/**
+ * An identity with the chart's whole-cluster rules minus some verbs, granted back namespace by namespace: "a Role
+ * without the verb" in every namespace not listed. Returns a kubeconfig path (a client certificate for `name`).
+ */
+export async function restrictedIdentity(
+  cp: ControlPlane,
+  options: { name: string; withhold: { resource: string; verbs: string[] }; grantIn: string[] },
+): Promise<string> {
+  const objects = await helmTemplate(cp);
+  const clusterRole = objects.find((o) => o['kind'] === 'ClusterRole') as { rules: Array<Record<string, unknown>> };
+  const { resource, verbs } = options.withhold;
+  const rules = clusterRole.rules.map((rule) =>
+    (rule['resources'] as string[]).includes(resource)
+      ? { ...rule, verbs: (rule['verbs'] as string[]).filter((v) => !verbs.includes(v)) }
+      : rule,
+  );
+  const name = options.name;
+  const manifests = [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+    },
+  ];
+  const applied = await cp.kubectl(['apply', '-f', '-'], { input: manifests.map((o) => JSON.stringify(o)).join('\n') });
+  if (applied.code !== 0) throw new Error(`applying the restricted identity's RBAC failed: ${applied.stderr}`);
+  for (const namespace of options.grantIn) {
+    await cp.kubectl(['create', 'namespace', namespace]);
+    await grantIn(cp, name, namespace, resource, verbs);
+  }
+  return cp.createUser(name);
+}
+
+/** Grants `verbs` on `resource` in one more namespace to an identity made by restrictedIdentity. */
+export async function grantIn(cp: ControlPlane, name: string, namespace: string, resource: string, verbs: string[]) {
+  const manifests = [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace },
+      rules: [{ apiGroups: [''], resources: [resource], verbs }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+    },
+  ];
+  const applied = await cp.kubectl(['apply', '-f', '-'], { input: manifests.map((o) => JSON.stringify(o)).join('\n') });
+  if (applied.code !== 0)
+    throw new Error(`granting ${verbs.join(',')} ${resource} in ${namespace} failed: ${applied.stderr}`);
+}

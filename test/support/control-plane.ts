@@ -510,7 +510,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
           [
             `--kubeconfig=${cmKubeconfig}`,
             '--leader-elect=false',
-            '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token',
+            // resourcequota: quota usage is computed, so a ResourceQuota refuses writes as on a real cluster.
+            '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,resourcequota',
             `--service-account-private-key-file=${join(dir, 'sa.key')}`,
             `--root-ca-file=${join(dir, 'ca.crt')}`,
             '--use-service-account-credentials=false',

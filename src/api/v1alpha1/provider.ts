@@ -83,7 +83,16 @@ const providerSpecFields = (scope: 'namespaced' | 'cluster') => ({
         .meta({ description: 'Requests allowed at once above the rate.' }),
     })
     .optional()
-    .meta({ description: 'Client-side limit of calls to this API, never exceeded. Default 5/s, burst 10.' }),
+    .meta({
+      description: 'Client-side limit of calls to this API, never exceeded. Default 5/s, burst 10.',
+      // The schema's minimum compares an integer value with the minimum truncated to an integer, so 0 would pass.
+      'x-kubernetes-validations': [
+        {
+          rule: '!has(self.requestsPerSecond) || self.requestsPerSecond >= 0.01',
+          message: 'rateLimit.requestsPerSecond must be at least 0.01: a rate of 0 would never call the API',
+        },
+      ],
+    }),
   timeout: duration('Timeout of one upstream request. Default 10s.').optional(),
 });
 

@@ -148,6 +148,16 @@ export const serviceAccountTokenSpecSchema = z
         rule: '!has(self.lifetime) || duration(self.lifetime) >= duration("1m")',
         message: 'lifetime must be at least 1m',
       },
+      // The rules on spec.secret's own fields run only when the old object had a secret block too: these catch
+      // a block added or removed as a whole.
+      {
+        rule: '(has(self.secret) && has(self.secret.name)) == (has(oldSelf.secret) && has(oldSelf.secret.name))',
+        message: 'secret.name cannot be added or removed after creation: the old Secret would be orphaned',
+      },
+      {
+        rule: "(has(self.secret) && has(self.secret.type) ? self.secret.type : 'Opaque') == (has(oldSelf.secret) && has(oldSelf.secret.type) ? oldSelf.secret.type : 'Opaque')",
+        message: "secret.type is immutable: the API server cannot change a Secret's type",
+      },
     ],
   });
 
@@ -223,7 +233,11 @@ export const serviceAccountTokenStatusSchema = z
     }),
     nextAttemptAt: z.string().optional().meta({
       description:
-        'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals).',
+        'After a failure: tokensync will not call the credentials API for this resource before this time (exponential backoff with jitter, at least the upstream Retry-After; 30s doubling to 1h for permanent refusals), unless the spec changes or a new tokensync.io/renew-requested-at value asks for an attempt now.',
+    }),
+    lastFailureRenewRequest: z.string().max(64).optional().meta({
+      description:
+        'The tokensync.io/renew-requested-at value the last failed attempt already saw: a new value (kubectl tokensync renew) retries at once despite nextAttemptAt, as does a spec change.',
     }),
     failureCount: z
       .number()

@@ -5,6 +5,7 @@ import {
   type ObjectMeta,
   type ServiceAccountToken,
 } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ProviderApi } from '../../kube/providers.ts';
 import type { ObservedSecret, SecretApi } from '../../kube/secrets.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -43,7 +44,7 @@ export function credentialRefOf(p: AnyProvider): { namespace: string; name: stri
 /**
  * In-use protection, as Kubernetes protects a PersistentVolumeClaim a Pod still uses: a provider, and the Secret
  * holding its credential, carry the finalizer tokensync.io/in-use while any ServiceAccountToken that may still have
- * to revoke tokens (one carrying the revoke finalizer) uses them. Deleting a namespace with all three inside then
+ * to revoke tokens (one carrying the revoke finalizer, or one not being deleted) uses them. Deleting a namespace with all three inside then
  * finishes in the right order by itself: tokens revoke and go, then the provider, then its credential.
  *
  * The finalizers are added by the token controller before its first mint (`protect`: a finalizer cannot be added to
@@ -81,11 +82,22 @@ export class ProviderProtection {
       );
       r.credentialSecret.metadata = updated.metadata;
     }
+    failpoint('after-protect');
   }
 
-  /** Whether some token may still need this provider to revoke. */
+  /**
+   * Whether some token may still need this provider to revoke: one that carries the revoke finalizer, or one that
+   * is not being deleted and may mint any moment. `protect` adds the in-use finalizer just before the token's own
+   * finalizer is written; counting only finalized tokens let the provider event of that very write release the
+   * protection again, and a namespace deleted afterwards took the provider before the token.
+   */
   needed(p: AnyProvider): boolean {
-    return this.#o.tokens().some((t) => referencesProvider(t, p) && t.metadata.finalizers?.includes(FINALIZER));
+    return this.#o
+      .tokens()
+      .some(
+        (t) =>
+          referencesProvider(t, p) && (t.metadata.finalizers?.includes(FINALIZER) || !t.metadata.deletionTimestamp),
+      );
   }
 
   /** A provider event: drop its finalizer once no token needs it. */

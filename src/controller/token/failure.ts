@@ -1,4 +1,4 @@
-import { Reason } from '../../api/v1alpha1/index.ts';
+import { RENEW_ANNOTATION, Reason } from '../../api/v1alpha1/index.ts';
 import { type BackoffPolicy, backoffDelay, PERMANENT_FAILURE, TRANSIENT_FAILURE } from '../../backoff.ts';
 import { statusCodeOf } from '../../kube/client.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -97,6 +97,7 @@ export function recordFailure(round: Round, error: unknown, event: string, conte
     lastFailure: message.slice(0, 4096),
     lastFailureReason: reason,
     lastFailureTime: rfc3339(round.now),
+    lastFailureRenewRequest: round.sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
     failureCount: failures,
     nextAttemptAt: new Date(round.now.getTime() + delayMs).toISOString(),
   });
@@ -105,11 +106,37 @@ export function recordFailure(round: Round, error: unknown, event: string, conte
   return delayMs;
 }
 
+/**
+ * How long the credentials API is still left alone after the last failure (status.nextAttemptAt), or 0. A user who
+ * changed something since the failure gets an attempt at once, as the runbook promises: a spec change (a generation
+ * this controller has not observed yet) or a new tokensync.io/renew-requested-at value (kubectl tokensync renew).
+ * The attempt that follows records the new generation and value, so this never loops: one attempt per user action.
+ */
+export function backoffRemainingMs(round: Round): number {
+  const status = round.status;
+  if (!status.nextAttemptAt) return 0;
+  const remaining = Date.parse(status.nextAttemptAt) - round.now.getTime();
+  if (remaining <= 0) return 0;
+  if (round.sat.metadata.generation !== undefined && status.observedGeneration !== round.sat.metadata.generation) {
+    return 0;
+  }
+  const requested = round.sat.metadata.annotations?.[RENEW_ANNOTATION];
+  if (
+    requested !== undefined &&
+    requested !== status.lastFailureRenewRequest &&
+    requested !== status.lastRenewRequest
+  ) {
+    return 0;
+  }
+  return remaining;
+}
+
 /** The fields a success clears. */
 export const CLEARED_FAILURE = {
   lastFailure: null,
   lastFailureReason: null,
   lastFailureTime: null,
+  lastFailureRenewRequest: null,
   failureCount: null,
   nextAttemptAt: null,
 } as const;

@@ -1,4 +1,5 @@
 import { EventReason, FINALIZER, Reason } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import { secretNameOf } from '../naming.ts';
 import { recordFailure } from './failure.ts';
@@ -55,6 +56,7 @@ export async function finalize(round: Round): Promise<FinalizeOutcome> {
           const serviceAccount = sat.spec.serviceAccount;
           for (const [id, name] of tokens) {
             await r.client.revoke({ id, ...(name ? { name } : {}), ...(serviceAccount ? { serviceAccount } : {}) });
+            failpoint('after-revoke');
             round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
           }
         } catch (error) {

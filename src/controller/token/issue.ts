@@ -1,4 +1,5 @@
 import { EventReason, FINALIZER, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret, SecretManifest } from '../../kube/secrets.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
@@ -22,7 +23,7 @@ import {
 import { journalAnnotation } from './journal.ts';
 import type { Violation } from './policies/checks.ts';
 import { restartTargets } from './restart.ts';
-import { gracePeriodMs, nextRevocationMs, RETIRING_ROTATION_LIMIT, retire } from './retire.ts';
+import { graceEnd, nextRevocationMs, RETIRING_ROTATION_LIMIT, retire } from './retire.ts';
 import type { Round } from './round.ts';
 import { buildSecret } from './secret-manifest.ts';
 import { checkValue } from './value-check.ts';
@@ -79,6 +80,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   // The provider and its credential must outlive what is minted with them (namespace teardown, R3).
   await round.deps.protect?.(r);
   await journal(round, name, revision);
+  failpoint('after-journal');
 
   let issued: IssuedToken;
   try {
@@ -101,11 +103,13 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
     return recordFailure(round, error, EventReason.IssueFailed);
   }
   round.deps.metrics?.mints.inc({ provider: r.providerKey, result: 'success' });
+  failpoint('after-mint');
 
   let written: ObservedSecret;
   try {
     checkValue(issued.value);
     written = await writeSecret(round, renderSecret(round, issued, revision), existing, {});
+    failpoint('after-secret');
   } catch (error) {
     // The value only lives in this process: if it cannot reach the Secret, revoke it now rather than leak it.
     const failure = asSecretFailure(error);
@@ -131,7 +135,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
         ...(previous.tokenName ? { name: previous.tokenName } : {}),
         ...(previous.revision !== undefined ? { revision: previous.revision } : {}),
       },
-      new Date(round.now.getTime() + gracePeriodMs(round)),
+      graceEnd(round, previous.expiresAt),
     );
   }
   const renewal = renewalTime(round.sat.spec, round.now, issued.expiresAt, round.deps.random());
@@ -235,6 +239,7 @@ async function revokeUnused(round: Round, r: ResolvedOk, issued: IssuedToken, re
       ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
     });
     round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
+    failpoint('after-revoke');
     round.set({ revision, pending: null });
   } catch (error) {
     round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });

@@ -47,11 +47,7 @@ interface ConditionValue {
 export function readyCondition(input: ReadinessInput): ConditionValue {
   const { status, now, problem } = input;
   if (input.deleting) {
-    return {
-      status: 'False',
-      reason: Reason.Revoking,
-      message: problem?.message ?? 'Revoking upstream tokens before deletion',
-    };
+    return { status: 'False', reason: Reason.Revoking, message: problem?.message ?? revokingMessage(input) };
   }
   if (isExpired(status, now)) {
     const why = status.lastFailure ? `; renewal keeps failing: ${status.lastFailure}` : '';
@@ -79,6 +75,21 @@ export function readyCondition(input: ReadinessInput): ConditionValue {
     reason: passthrough ? Reason.Passthrough : Reason.Issued,
     message: readyMessage(status, passthrough),
   };
+}
+
+/**
+ * While deleting: what holds the finalizer. A revocation that failed since the deletion began is named, with the
+ * way out for a credentials API that is gone for good (R3: deletion always completes, by a human's choice if the
+ * upstream cannot be reached). A failure from before the deletion (a rotation's) is not about revoking.
+ */
+export function revokingMessage(input: Pick<ReadinessInput, 'sat' | 'status'>): string {
+  const { sat, status } = input;
+  const deletedAt = sat.metadata.deletionTimestamp ? Date.parse(sat.metadata.deletionTimestamp) : undefined;
+  const failedAt = status.lastFailureTime ? Date.parse(status.lastFailureTime) : undefined;
+  if (!status.lastFailure || deletedAt === undefined || failedAt === undefined || failedAt < deletedAt) {
+    return 'Revoking upstream tokens before deletion';
+  }
+  return `Revoking upstream tokens before deletion keeps failing (${status.lastFailure}); tokensync retries with backoff. If the credentials API is gone for good, release the resource without revoking: kubectl patch sat ${sat.metadata.name} -n ${sat.metadata.namespace} --type merge -p '{"spec":{"deletionPolicy":"Retain"}}'`;
 }
 
 /** The Ready=True message, from status fields only, so a re-computation after a restart is identical. */

@@ -10,6 +10,7 @@ import { secretNameOf } from '../naming.ts';
 import { earliest, type ReconcileResult } from '../result.ts';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../template.ts';
 import type { TokenDeps } from './deps.ts';
+import { backoffRemainingMs } from './failure.ts';
 import { finalize } from './finalize.ts';
 import { issue } from './issue.ts';
 import { openJournal } from './journal.ts';
@@ -69,10 +70,9 @@ export class TokenReconciler {
 
     await observeSecret(round);
 
-    // After a failure, whatever woke us, the credentials API is not called before nextAttemptAt: not to settle an
-    // interrupted mint, not to mint.
-    const nextAttemptAt = round.status.nextAttemptAt;
-    const backoffMs = nextAttemptAt ? Date.parse(nextAttemptAt) - round.now.getTime() : 0;
+    // After a failure, unless the user changed something, the credentials API is not called before nextAttemptAt,
+    // whatever woke us: not to settle an interrupted mint, not to mint.
+    const backoffMs = backoffRemainingMs(round);
 
     const journal = openJournal(round.sat);
     if (journal) {

@@ -1,4 +1,5 @@
 import { EventReason, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import type { ProviderClient } from '../../providers/types.ts';
@@ -8,7 +9,7 @@ import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
 import { CLEARED_FAILURE, recordFailure } from './failure.ts';
 import type { Journal } from './journal.ts';
-import { gracePeriodMs, retire } from './retire.ts';
+import { graceEnd, retire } from './retire.ts';
 import type { Round } from './round.ts';
 import {
   EXPIRES_AT_ANNOTATION,
@@ -91,7 +92,7 @@ async function finishFromSecret(round: Round, journal: Journal, secret: Observed
       retire(
         round,
         { tokenId: status.tokenId, ...(status.tokenName ? { name: status.tokenName } : {}) },
-        new Date(round.now.getTime() + gracePeriodMs(round)),
+        graceEnd(round, status.expiresAt),
       );
     }
   }
@@ -140,8 +141,10 @@ export async function revokeLeftover(
   }
   const serviceAccount = round.sat.spec.serviceAccount;
   const found = await client.lookup({ name, ...(serviceAccount ? { serviceAccount } : {}) });
+  failpoint('after-lookup');
   if (!found) return 'absent';
   await client.revoke({ id: found.id, name, ...(serviceAccount ? { serviceAccount } : {}) });
+  failpoint('after-revoke');
   round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
   round.deps.logger.info({ ...round.log(), tokenName: name }, 'revoked a token left by an interrupted issue');
   return 'revoked';

@@ -1,4 +1,5 @@
 import { EventReason, type ServiceAccountTokenStatus } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { recordFailure } from './failure.ts';
@@ -19,6 +20,18 @@ export const RETIRING_ROTATION_LIMIT = RETIRING_CAPACITY - 2;
 export function gracePeriodMs(round: Round): number {
   const grace = round.sat.spec.rotation?.gracePeriod;
   return grace ? parseDuration(grace) : DEFAULT_GRACE_MS;
+}
+
+/**
+ * When a replaced token is revoked: once the grace period is over, or when it expires if that comes first. An
+ * expired token needs no grace, and with a short upstream lifetime (renewals every few seconds) a grace period of
+ * minutes would otherwise pile tokens up on the retiring list until rotations had to wait and the current token
+ * expired.
+ */
+export function graceEnd(round: Round, expiresAt: string | undefined): Date {
+  const end = round.now.getTime() + gracePeriodMs(round);
+  const expiry = expiresAt ? Date.parse(expiresAt) : Number.NaN;
+  return new Date(Number.isNaN(expiry) ? end : Math.max(round.now.getTime(), Math.min(end, expiry)));
 }
 
 /** Adds a token to the retiring list (once per id), to be revoked at `revokeAt`. */
@@ -58,6 +71,7 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
         ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
       });
       revoked.add(token.tokenId);
+      failpoint('after-revoke');
       round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
       round.event('Normal', EventReason.Revoked, `Revoked retired token ${token.name ?? token.tokenId}`);
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { ServiceAccountToken, ServiceAccountTokenStatus } from '../../api/v1alpha1/index.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
 import type { TokenStatusPatch } from '../../kube/tokens.ts';
 import type { Resolution } from '../provider-resolver.ts';
@@ -92,7 +93,10 @@ export class Round {
       ),
     );
     this.#patch = {};
-    if (Object.keys(changed).length) this.sat = await this.deps.tokens.patchStatus(this.sat, changed, options);
+    if (Object.keys(changed).length) {
+      this.sat = await this.deps.tokens.patchStatus(this.sat, changed, options);
+      failpoint('after-status');
+    }
     this.emitEvents();
   }
 

@@ -216,7 +216,10 @@ export class GenericHttpProvider implements ProviderClient {
       throw error;
     }
     const value = resolvePointer(document, this.#config.valuePointer);
-    if (typeof value !== 'string' || value.length === 0) {
+    // An empty string is an answer, not a malformed one: the token exists upstream (it has an id), and the
+    // controller's value check refuses it and revokes it by id. Treating it as malformed would leave the token to
+    // recovery by name and retry the mint as if the failure were transient.
+    if (typeof value !== 'string') {
       throw malformed(`http issue: no token string at valuePointer "${this.#config.valuePointer}"`);
     }
     const rawId = resolvePointer(document, this.#config.idPointer);

@@ -5,7 +5,7 @@ import { request } from 'undici';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { Manager } from '../../../src/controller/manager.ts';
 import type { EventSink } from '../../../src/controller/ports.ts';
-import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
+import { type CredentialsApiOptions, startCredentialsApi } from '../../../src/credentials-api/index.ts';
 import { isNotFound, type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
 import { loadHashKey, SecretHasher } from '../../../src/kube/secrets.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -44,6 +44,8 @@ export class Harness {
   async start(
     options: {
       auditWrites?: boolean;
+      controllerManager?: boolean;
+      api?: CredentialsApiOptions;
       chart?: string[];
       auditUsers?: string[];
       admissionPlugins?: string[];
@@ -53,6 +55,7 @@ export class Harness {
   ): Promise<void> {
     this.cp = await startControlPlane({
       auditWrites: options.auditWrites ?? false,
+      controllerManager: options.controllerManager ?? false,
       ...(options.auditUsers ? { auditUsers: options.auditUsers } : {}),
       ...(options.admissionPlugins ? { admissionPlugins: options.admissionPlugins } : {}),
     });
@@ -64,7 +67,7 @@ export class Harness {
       (options.chart ?? []).flatMap((v) => ['--set', v]),
     );
     this.controllerKubeConfig = loadKubeConfig({ kubeconfig: this.controllerKubeconfigPath });
-    this.api = await startCredentialsApi({ rateLimit: false });
+    this.api = await startCredentialsApi({ rateLimit: false, ...options.api });
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../../src/credentials-api/faults.ts';
 import { createRandom } from '../../../src/credentials-api/random.ts';
-import { startTestApi, type TestApi } from './helpers.ts';
+import { manualClock, startTestApi, type TestApi } from './helpers.ts';
 
 let t: TestApi;
 afterEach(async () => {
@@ -21,6 +21,8 @@ describe('fault injection configuration', () => {
       timeoutRate: 0,
       rateLimitNext: null,
       malformedRate: 0,
+      operations: null,
+      maxTokenLifetimeSeconds: null,
     });
     const put = await setFaults({ errorRate: 0.5, rateLimitNext: { count: 2 } });
     expect(put.status).toBe(200);
@@ -30,6 +32,8 @@ describe('fault injection configuration', () => {
       timeoutRate: 0,
       rateLimitNext: { count: 2, retryAfterSeconds: 1 },
       malformedRate: 0,
+      operations: null,
+      maxTokenLifetimeSeconds: null,
     });
     expect((await setFaults({ latencyMs: 5 })).json).toMatchObject({ latencyMs: 5, errorRate: 0, rateLimitNext: null });
     expect((await t.call('DELETE', '/_faults')).status).toBe(204);
@@ -41,6 +45,51 @@ describe('fault injection configuration', () => {
     expect((await setFaults({ errorRate: 2 })).status).toBe(400);
     expect((await setFaults({ errorrate: 0.5 })).status).toBe(400);
     expect((await setFaults({ rateLimitNext: { count: -1 } })).status).toBe(400);
+    expect((await setFaults({ operations: ['mint', 'steal'] })).status).toBe(400);
+    expect((await setFaults({ operations: [] })).status).toBe(400);
+    expect((await setFaults({ maxTokenLifetimeSeconds: 0 })).status).toBe(400);
+  });
+});
+
+describe('aimed faults', () => {
+  it('operations aims faults at the listed operations and leaves the others alone', async () => {
+    t = await startTestApi();
+    await t.mint('sa-1', { name: 'kept' });
+    await setFaults({ errorRate: 1, operations: ['revoke', 'lookup'] });
+    expect((await t.call('POST', t.tokens('sa-1'), { body: { name: 'minted' } })).status).toBe(201);
+    expect((await t.call('GET', t.tokens('sa-1'))).status).toBe(200);
+    expect((await t.call('GET', `${t.tokens('sa-1')}/kept`)).status).toBe(503);
+    expect((await t.call('DELETE', `${t.tokens('sa-1')}/kept`)).status).toBe(503);
+    await setFaults({ errorRate: 1, operations: ['mint'] });
+    expect((await t.call('POST', t.tokens('sa-1'), { body: { name: 'refused' } })).status).toBe(503);
+    expect((await t.call('DELETE', `${t.tokens('sa-1')}/kept`)).status).toBe(204);
+    expect((await stats()).mints).toBe(2);
+  });
+});
+
+describe('token lifetime cap', () => {
+  it('grants at most maxTokenLifetimeSeconds, to tokens asked to live longer or forever', async () => {
+    const clock = manualClock();
+    t = await startTestApi({ now: clock.now, maxTokenLifetimeSeconds: 3600 });
+    const forever = await t.mint('sa-1', { name: 'forever' });
+    expect(forever['expiresAt']).toBe(clock.iso(3_600_000));
+    const long = await t.mint('sa-1', { name: 'long', expiresAt: clock.iso(86_400_000) });
+    expect(long['expiresAt']).toBe(clock.iso(3_600_000));
+    const short = await t.mint('sa-1', { name: 'short', expiresAt: clock.iso(60_000) });
+    expect(short['expiresAt']).toBe(clock.iso(60_000));
+  });
+
+  it('is switched at run time through /_faults, and DELETE /_faults returns to the start-time value', async () => {
+    const clock = manualClock();
+    t = await startTestApi({ now: clock.now, maxTokenLifetimeSeconds: 3600 });
+    expect((await setFaults({ maxTokenLifetimeSeconds: 30 })).json.maxTokenLifetimeSeconds).toBe(30);
+    expect((await t.mint('sa-1', { name: 'a' }))['expiresAt']).toBe(clock.iso(30_000));
+    // Other faults leave the cap at its start-time value; null lifts it.
+    expect((await setFaults({ latencyMs: 1 })).json.maxTokenLifetimeSeconds).toBe(3600);
+    expect((await setFaults({ maxTokenLifetimeSeconds: null })).json.maxTokenLifetimeSeconds).toBeNull();
+    expect((await t.mint('sa-1', { name: 'b' }))['expiresAt']).toBeNull();
+    await t.call('DELETE', '/_faults');
+    expect((await t.call('GET', '/_faults')).json.maxTokenLifetimeSeconds).toBe(3600);
   });
 });
 

@@ -103,6 +103,16 @@ describe('generic http adapter', () => {
     expect(await client.lookup({ name: 'ts-ns-tok-1', serviceAccount: 'etl-bot' })).toBeUndefined();
   });
 
+  it('hands an empty value to the controller (whose value check refuses and revokes it), with its id', async () => {
+    agent
+      .get(ORIGIN)
+      .intercept({ method: 'POST', path: '/accounts/etl-bot/keys' })
+      .reply(201, { data: { secret: '', id: 'k-9' } });
+    const issued = await client.issue(issueRequest());
+    expect(issued.id).toBe('k-9');
+    expect(issued.value.reveal()).toBe('');
+  });
+
   it('409 on issue is a Conflict', async () => {
     agent.get(ORIGIN).intercept({ method: 'POST', path: '/accounts/etl-bot/keys' }).reply(409, {});
     expect((await providerError(client.issue(issueRequest()))).code).toBe('Conflict');

@@ -83,7 +83,7 @@ describe('in-use protection of providers and their credential Secrets', () => {
     expect(writes).toEqual([]);
   });
 
-  it('keeps the provider while a token with the revoke finalizer uses it, and releases it after', async () => {
+  it('keeps the provider while a token uses it or still has to revoke, and releases it after', async () => {
     const p = provider(['tokensync.io/in-use']);
     const state = {
       tokens: [token(['tokensync.io/revoke'])],
@@ -94,7 +94,11 @@ describe('in-use protection of providers and their credential Secrets', () => {
     await protection.releaseProvider(p);
     await protection.releaseSecret(state.secrets[0]!);
     expect(writes).toEqual([]);
-    state.tokens = [token([])]; // finalized: no longer needs the provider
+    // A live token without the finalizer yet (its first mint is about to write it) still needs the provider.
+    state.tokens = [token([])];
+    await protection.releaseProvider(p);
+    expect(writes).toEqual([]);
+    state.tokens = []; // finalized and gone: no longer needs the provider
     await protection.releaseProvider(p);
     await protection.releaseSecret(state.secrets[0]!);
     expect(writes).toEqual([
