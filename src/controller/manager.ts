@@ -205,7 +205,7 @@ export class Manager {
       providers: providerApi,
       resolver,
       logger: logger.child({ controller: 'provider' }),
-      now: () => new Date(clock.now()),
+      clock,
     });
 
     this.tokens.onEvent((e) => {

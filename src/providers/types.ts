@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { ProviderConfigInputOf, ProviderConfigOf, ProviderType } from '../api/v1alpha1/provider.ts';
+import type { Clock } from '../clock.ts';
 import type { SecretValue } from './secret-value.ts';
 import type { LookupFunction } from './transport/egress-connector.ts';
 import type { EgressPolicy } from './transport/egress-policy.ts';
@@ -150,8 +151,8 @@ export interface ProviderDeps {
   lookup?: LookupFunction;
   /** Shared per provider: every resource using it goes through the same limiter. */
   limiter?: { acquire(signal?: AbortSignal): Promise<void> };
-  /** Epoch milliseconds; default realClock.now (src/clock.ts). */
-  now?: () => number;
+  /** The time source (src/clock.ts); default realClock. Tests inject one. */
+  clock?: Pick<Clock, 'now'>;
   /** Observes every upstream request (metrics). */
   onRequest?: (event: { operation: string; statusCode: number | 'error'; durationMs: number }) => void;
 }

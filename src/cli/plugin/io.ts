@@ -1,5 +1,6 @@
 // What a plugin command touches besides Kubernetes, injectable for tests, and argument parsing from spec.ts.
 import { parseArgs } from 'node:util';
+import { dateOf, realClock } from '../../clock.ts';
 import { type CommandSpec, parseArgsOptions } from './spec.ts';
 import type { GlobalFlags } from './target.ts';
 
@@ -17,7 +18,7 @@ export const processIo: Io = {
   err: (text) => process.stderr.write(text),
   isTTY: Boolean(process.stdout.isTTY),
   env: process.env,
-  now: () => new Date(),
+  now: () => dateOf(realClock),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 

@@ -1,4 +1,5 @@
 import { type AnyProvider, type Condition, ConditionType, Reason } from '../../api/v1alpha1/index.ts';
+import { type Clock, realClock } from '../../clock.ts';
 import type { ProviderApi } from '../../kube/providers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -34,12 +35,13 @@ export class ProviderReconciler {
     providers: Pick<ProviderApi, 'patchStatus'>;
     resolver: ProviderResolver;
     logger: Logger;
-    now?: () => Date;
+    clock?: Pick<Clock, 'now'>;
   }) {
     this.#providers = options.providers;
     this.#resolver = options.resolver;
     this.#logger = options.logger;
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? realClock;
+    this.#now = () => new Date(clock.now());
   }
 
   async reconcile(provider: AnyProvider): Promise<ReconcileResult> {

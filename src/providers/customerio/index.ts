@@ -65,7 +65,7 @@ export class CustomerioProvider implements ProviderClient {
     const apiURL = customerioApiUrl(config.settings, config.url);
     this.#transport = HttpTransport.forConfig('customerio', { ...config, url: apiURL }, deps);
     this.#api = new CustomerioApi(this.#transport, config.credential);
-    this.#now = deps.now ?? realClock.now;
+    this.#now = () => (deps.clock ?? realClock).now();
     this.#credential = config.credential;
     this.#templateData = { region: config.settings.region, apiURL };
   }

@@ -164,7 +164,7 @@ export class GenericHttpProvider implements ProviderClient {
     this.capabilities = httpCapabilities(settings);
     this.#transport = HttpTransport.forConfig('http', config, deps);
     this.#headers = credentialHeaders(config.credential.reveal(), settings.credential);
-    this.#now = deps.now ?? realClock.now;
+    this.#now = () => (deps.clock ?? realClock).now();
   }
 
   async #call(

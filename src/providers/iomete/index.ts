@@ -106,7 +106,7 @@ export class IometeLikeProvider implements ProviderClient {
       credential: config.credential,
       domain: settings.domain,
     });
-    this.#now = deps.now ?? realClock.now;
+    this.#now = () => (deps.clock ?? realClock).now();
     this.#options = options;
     this.#settings = settings;
   }

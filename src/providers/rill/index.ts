@@ -70,7 +70,7 @@ export class RillProvider implements ProviderClient {
     this.capabilities = capabilitiesOf(settings);
     this.#transport = HttpTransport.forConfig('rill', { ...config, url: config.url ?? RILL_WIRE.defaultUrl }, deps);
     this.#api = new RillApi(this.#transport, config.credential);
-    this.#now = deps.now ?? realClock.now;
+    this.#now = () => (deps.clock ?? realClock).now();
   }
 
   async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
+import { realClock } from '../../clock.ts';
 import { malformed, notFound, ProviderError, permanent, rateLimited, transient } from '../errors.ts';
 import type { SecretValue } from '../secret-value.ts';
 import type { ProviderDeps, ResolvedProviderConfig } from '../types.ts';
@@ -232,7 +233,7 @@ export class HttpTransport {
     }
     if (status === 404) return notFound(message, status);
     if (status === 429) {
-      const nowMs = this.#deps.now ? this.#deps.now() : Date.now();
+      const nowMs = (this.#deps.clock ?? realClock).now();
       return rateLimited(message, parseRetryAfter(headers['retry-after'], nowMs), status);
     }
     if (status >= 500) return transient(message, { statusCode: status });

@@ -23,7 +23,7 @@ export function deps(agent: MockAgent, extra: Partial<ProviderDeps> = {}): Provi
   const seen: RecordedRequest[] = [];
   return {
     dispatcher: agent,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
+    clock: { now: () => Date.parse('2030-01-01T00:00:00Z') },
     onRequest: (e) => seen.push({ operation: e.operation, statusCode: e.statusCode }),
     seen,
     ...extra,

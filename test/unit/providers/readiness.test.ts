@@ -54,7 +54,7 @@ function harness() {
     },
     resolver,
     logger: createLogger({ level: 'silent' }),
-    now: () => new Date(now),
+    clock: { now: () => now },
   });
   return {
     fake,
