@@ -138,21 +138,13 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
       graceEnd(round, previous.expiresAt),
     );
   }
-  const renewal = renewalTime(round.sat.spec, round.now, issued.expiresAt, round.deps.random());
-  round.set({
-    pending: null,
-    tokenId: issued.id,
-    tokenName: issued.name,
+  stageIssued(round, {
+    id: issued.id,
+    name: issued.name,
     revision,
-    issuedAt: rfc3339(round.now),
-    expiresAt: issued.expiresAt ? rfc3339(issued.expiresAt) : null,
-    renewalTime: renewal ? rfc3339(renewal) : null,
-    secretName: written.metadata.name,
-    secretHash: written.dataHash ?? null,
-    secretResourceVersion: written.metadata.resourceVersion ?? null,
-    specHash: tokenSpecHash(round.sat),
-    lastRenewRequest: round.sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
-    ...CLEARED_FAILURE,
+    issuedAt: round.now,
+    expiresAt: issued.expiresAt,
+    secret: written,
   });
   round.secret = written;
   round.secretLive = true;
@@ -173,6 +165,39 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   );
   if (previous) await restartTargets(round);
   return undefined;
+}
+
+/**
+ * Stages in status what a successful issue (or the recovery of one whose status write was lost) knows: the token,
+ * its schedule, the Secret's version and hash, the spec and renew request it answers; failures cleared.
+ */
+export function stageIssued(
+  round: Round,
+  token: {
+    id: string;
+    name: string;
+    revision: number;
+    issuedAt: Date;
+    expiresAt: Date | undefined;
+    secret: ObservedSecret;
+  },
+): void {
+  const renewal = renewalTime(round.sat.spec, token.issuedAt, token.expiresAt, round.deps.random());
+  round.set({
+    pending: null,
+    tokenId: token.id,
+    tokenName: token.name,
+    revision: token.revision,
+    issuedAt: rfc3339(token.issuedAt),
+    expiresAt: token.expiresAt ? rfc3339(token.expiresAt) : null,
+    renewalTime: renewal ? rfc3339(renewal) : null,
+    secretName: token.secret.metadata.name,
+    secretHash: token.secret.dataHash ?? null,
+    secretResourceVersion: token.secret.metadata.resourceVersion ?? null,
+    specHash: tokenSpecHash(round.sat),
+    lastRenewRequest: round.sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
+    ...CLEARED_FAILURE,
+  });
 }
 
 /** Write 1: the journal, plus the finalizer if missing, guarded by the resourceVersion this round decided on. */

@@ -1,13 +1,11 @@
-import { EventReason, RENEW_ANNOTATION } from '../../api/v1alpha1/index.ts';
+import { EventReason } from '../../api/v1alpha1/index.ts';
 import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import type { ProviderClient } from '../../providers/types.ts';
-import { rfc3339 } from '../conditions.ts';
 import type { Resolution } from '../provider-resolver.ts';
-import { renewalTime } from '../schedule.ts';
-import { tokenSpecHash } from '../spec-hash.ts';
-import { CLEARED_FAILURE, recordFailure } from './failure.ts';
+import { recordFailure } from './failure.ts';
+import { stageIssued } from './issue.ts';
 import type { Journal } from './journal.ts';
 import { graceEnd, retire } from './retire.ts';
 import type { Round } from './round.ts';
@@ -96,25 +94,17 @@ async function finishFromSecret(round: Round, journal: Journal, secret: Observed
       );
     }
   }
-  const renewal = renewalTime(round.sat.spec, issuedAt, expiresAt, round.deps.random());
   round.deps.logger.info(
     { ...round.log(), revision: journal.revision },
     'completing an issue interrupted after the Secret write',
   );
-  round.set({
-    pending: null,
-    tokenId,
-    tokenName: annotations[TOKEN_NAME_ANNOTATION] ?? journal.name,
+  stageIssued(round, {
+    id: tokenId,
+    name: annotations[TOKEN_NAME_ANNOTATION] ?? journal.name,
     revision: journal.revision,
-    issuedAt: rfc3339(issuedAt),
-    expiresAt: expiresAt ? rfc3339(expiresAt) : null,
-    renewalTime: renewal ? rfc3339(renewal) : null,
-    secretName: secret.metadata.name,
-    secretHash: secret.dataHash ?? null,
-    secretResourceVersion: secret.metadata.resourceVersion ?? null,
-    specHash: tokenSpecHash(round.sat),
-    lastRenewRequest: round.sat.metadata.annotations?.[RENEW_ANNOTATION] ?? null,
-    ...CLEARED_FAILURE,
+    issuedAt,
+    expiresAt,
+    secret,
   });
   await round.flush({ resourceVersion: round.sat.metadata.resourceVersion! });
 }
