@@ -24,6 +24,7 @@ import {
 import type { ProviderClient, ResolvedProviderConfig } from '../providers/types.ts';
 import { parseDuration } from './durations.ts';
 import { matchesSelector } from './label-selector.ts';
+import { upstreamAccountOf } from './naming.ts';
 
 export type Resolution =
   | {
@@ -211,7 +212,7 @@ export class ProviderResolver {
           message: `ClusterCredentialsProvider ${ref.name} does not admit namespace ${namespace} (spec.namespaceSelector)`,
         };
       }
-      const account = sat.spec.serviceAccount;
+      const account = upstreamAccountOf(sat);
       const rules = (provider.spec as ClusterCredentialsProviderSpec).allowedServiceAccounts;
       if (rules && account !== undefined && !accountAllowed(rules, labels, account)) {
         return {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServiceAccountToken } from '../api/v1alpha1/index.ts';
+import { upstreamAccountOf } from './naming.ts';
 
 /**
  * Hash of the spec fields that shape the token itself. A change means the live token no longer matches what was
@@ -10,8 +11,9 @@ export function tokenSpecHash(sat: ServiceAccountToken): string {
   const s = sat.spec;
   const shaping = {
     provider: [s.providerRef.kind ?? 'CredentialsProvider', s.providerRef.name],
-    serviceAccount: s.serviceAccount ?? null,
-    tokenName: s.tokenName ?? null,
+    // The former and the new field names hash the same: renaming the field must not rotate the token.
+    serviceAccount: upstreamAccountOf(sat) ?? null,
+    tokenName: s.tokenNamePrefix ?? s.tokenName ?? null,
     readOnly: s.readOnly ?? false,
     scopes: [...(s.scopes ?? [])].sort(),
     attributes: Object.fromEntries(Object.entries(s.attributes ?? {}).sort(([a], [b]) => a.localeCompare(b))),

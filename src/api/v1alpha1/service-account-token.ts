@@ -10,6 +10,15 @@ const restartTarget = z
   })
   .meta({ description: 'A workload restarted (rollout restart) after each rotation.' });
 
+const tokenNamePrefix = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(40)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+    .optional()
+    .meta({ description });
+
 export const serviceAccountTokenSpecSchema = z
   .object({
     providerRef: z
@@ -29,20 +38,17 @@ export const serviceAccountTokenSpecSchema = z
           },
         ],
       }),
-    serviceAccount: z.string().max(253).optional().meta({
+    upstreamServiceAccount: z.string().max(253).optional().meta({
       description:
-        'The upstream service account the token belongs to (id or name, per provider). Required by reference, iomete, rill serviceToken and http.',
+        "The vendor's service account the token is minted for (id or name, per provider): an account in the credentials API, not a Kubernetes ServiceAccount. Required by reference, iomete, rill serviceToken and http.",
     }),
-    tokenName: z
-      .string()
-      .min(1)
-      .max(40)
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
-      .optional()
-      .meta({
-        description:
-          'Prefix of the upstream token name. tokensync appends a deterministic suffix (resource uid and revision) so names never collide and a crashed mint can be found again. Default: metadata.name.',
-      }),
+    serviceAccount: z.string().max(253).optional().meta({
+      description: 'Deprecated: the former name of upstreamServiceAccount, still accepted. Set one of the two.',
+    }),
+    tokenNamePrefix: tokenNamePrefix(
+      'Prefix of the upstream token name. tokensync appends a deterministic suffix (resource uid and revision) so names never collide and a crashed mint can be found again. Default: metadata.name.',
+    ),
+    tokenName: tokenNamePrefix('Deprecated: the former name of tokenNamePrefix, still accepted. Set one of the two.'),
     readOnly: z.boolean().default(false).meta({
       description: 'Ask for a read-only token (IOMETE, reference, Customer.io scope=read_only).',
     }),
@@ -136,6 +142,14 @@ export const serviceAccountTokenSpecSchema = z
   .meta({
     description: 'One desired upstream token, kept alive in one Secret.',
     'x-kubernetes-validations': [
+      {
+        rule: '!(has(self.serviceAccount) && has(self.upstreamServiceAccount))',
+        message: 'set upstreamServiceAccount or its former name serviceAccount, not both',
+      },
+      {
+        rule: '!(has(self.tokenName) && has(self.tokenNamePrefix))',
+        message: 'set tokenNamePrefix or its former name tokenName, not both',
+      },
       {
         rule: '!(has(self.renewBefore) && has(self.renewBeforePercentage))',
         message: 'set renewBefore or renewBeforePercentage, not both',

@@ -5,6 +5,7 @@
 // spec.tokenName or metadata.name, uid8 the first 8 hex digits of the resource's uid. That name ties a token to one
 // resource; the resource's status says which of its tokens are still wanted.
 import type { ServiceAccountToken } from '../../api/v1alpha1/index.ts';
+import { tokenNamePrefixOf, upstreamAccountOf } from '../../controller/naming.ts';
 
 export interface UpstreamToken {
   id: string;
@@ -29,7 +30,7 @@ export function parseTokenName(name: string): ParsedName | undefined {
 }
 
 export const uid8Of = (uid: string | undefined): string => (uid ?? '').replace(/-/g, '').slice(0, 8).toLowerCase();
-export const prefixOf = (sat: ServiceAccountToken): string => (sat.spec.tokenName ?? sat.metadata.name).slice(0, 40);
+export const prefixOf = (sat: ServiceAccountToken): string => tokenNamePrefixOf(sat).slice(0, 40);
 
 export type Decision =
   /** Not named by tokensync's convention: someone else's token. */
@@ -113,5 +114,5 @@ export function classifyTokens(
 
 /** The upstream service accounts whose tokens to list for a provider: those its resources name. */
 export function serviceAccountsOf(resources: ServiceAccountToken[]): string[] {
-  return [...new Set(resources.map((r) => r.spec.serviceAccount).filter((s): s is string => Boolean(s)))].sort();
+  return [...new Set(resources.map((r) => upstreamAccountOf(r)).filter((s): s is string => Boolean(s)))].sort();
 }

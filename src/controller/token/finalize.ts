@@ -1,7 +1,7 @@
 import { EventReason, FINALIZER, Reason } from '../../api/v1alpha1/index.ts';
 import { failpoint } from '../../failpoints.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
-import { secretNameOf } from '../naming.ts';
+import { secretNameOf, upstreamAccountOf } from '../naming.ts';
 import { recordFailure } from './failure.ts';
 import { openJournal } from './journal.ts';
 import { IN_FLIGHT_WINDOW_MS, revokeLeftover } from './recover.ts';
@@ -53,7 +53,7 @@ export async function finalize(round: Round): Promise<FinalizeOutcome> {
               return { released: false, requeueAfterMs: waitMs };
             }
           }
-          const serviceAccount = sat.spec.serviceAccount;
+          const serviceAccount = upstreamAccountOf(sat);
           for (const [id, name] of tokens) {
             await r.client.revoke({ id, ...(name ? { name } : {}), ...(serviceAccount ? { serviceAccount } : {}) });
             failpoint('after-revoke');

@@ -7,7 +7,7 @@ import { SecretValue } from '../../providers/secret-value.ts';
 import type { IssuedToken } from '../../providers/types.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
-import { upstreamTokenName } from '../naming.ts';
+import { accountRef, upstreamTokenName } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
@@ -86,7 +86,7 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   try {
     const spec = round.sat.spec;
     issued = await client.issue({
-      ...(spec.serviceAccount ? { serviceAccount: spec.serviceAccount } : {}),
+      ...accountRef(round.sat),
       name,
       ...(spec.lifetime ? { lifetimeSeconds: Math.round(parseDuration(spec.lifetime) / 1000) } : {}),
       readOnly: spec.readOnly ?? false,
@@ -261,7 +261,7 @@ async function revokeUnused(round: Round, r: ResolvedOk, issued: IssuedToken, re
     await r.client.revoke({
       id: issued.id,
       name: issued.name,
-      ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
+      ...accountRef(round.sat),
     });
     round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
     failpoint('after-revoke');

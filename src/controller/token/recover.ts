@@ -3,6 +3,7 @@ import { failpoint } from '../../failpoints.ts';
 import type { ObservedSecret } from '../../kube/secrets.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import type { ProviderClient } from '../../providers/types.ts';
+import { upstreamAccountOf } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
 import { recordFailure } from './failure.ts';
 import { stageIssued } from './issue.ts';
@@ -129,7 +130,7 @@ export async function revokeLeftover(
     round.deps.logger.warn({ ...round.log(), tokenName: name }, message);
     return 'unknowable';
   }
-  const serviceAccount = round.sat.spec.serviceAccount;
+  const serviceAccount = upstreamAccountOf(round.sat);
   const found = await client.lookup({ name, ...(serviceAccount ? { serviceAccount } : {}) });
   failpoint('after-lookup');
   if (!found) return 'absent';

@@ -2,6 +2,7 @@ import { EventReason, type ServiceAccountTokenStatus } from '../../api/v1alpha1/
 import { failpoint } from '../../failpoints.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
+import { accountRef } from '../naming.ts';
 import { recordFailure } from './failure.ts';
 import type { Round } from './round.ts';
 
@@ -68,7 +69,7 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
       await r.client.revoke({
         id: token.tokenId,
         ...(token.name ? { name: token.name } : {}),
-        ...(round.sat.spec.serviceAccount ? { serviceAccount: round.sat.spec.serviceAccount } : {}),
+        ...accountRef(round.sat),
       });
       revoked.add(token.tokenId);
       failpoint('after-revoke');

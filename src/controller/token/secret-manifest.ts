@@ -7,7 +7,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import type { SecretManifest } from '../../kube/secrets.ts';
 import type { IssuedToken } from '../../providers/types.ts';
-import { secretNameOf } from '../naming.ts';
+import { secretNameOf, upstreamAccountOf } from '../naming.ts';
 import { DEFAULT_TEMPLATE, renderTemplate } from '../template.ts';
 
 /** Annotations on the Secret that let a restarted controller finish an interrupted issue (never values). */
@@ -44,7 +44,7 @@ export function buildSecret(
     token: issued.value.reveal(),
     tokenId: issued.id,
     expiresAt: issued.expiresAt?.toISOString() ?? '',
-    serviceAccount: sat.spec.serviceAccount ?? '',
+    serviceAccount: upstreamAccountOf(sat) ?? '',
     scopes: JSON.stringify(sat.spec.scopes ?? []),
     ...(issued.templateData ?? {}),
   };

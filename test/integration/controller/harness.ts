@@ -148,7 +148,7 @@ export class Harness {
   }
 
   tokenSpec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    return { providerRef: { name: 'reference' }, serviceAccount: 'sa-test', lifetime: '720h', ...overrides };
+    return { providerRef: { name: 'reference' }, upstreamServiceAccount: 'sa-test', lifetime: '720h', ...overrides };
   }
 
   async createToken(namespace: string, name: string, spec: Record<string, unknown> = {}): Promise<void> {

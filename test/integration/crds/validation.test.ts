@@ -67,6 +67,17 @@ describe('ServiceAccountToken rejects', () => {
     );
   });
 
+  it('a renamed field set under both its names', async () => {
+    await expectRejected(
+      sat('account-twice', { ...token, serviceAccount: 'a', upstreamServiceAccount: 'b' }),
+      'set upstreamServiceAccount or its former name serviceAccount, not both',
+    );
+    await expectRejected(
+      sat('prefix-twice', { ...token, tokenName: 'a', tokenNamePrefix: 'b' }),
+      'set tokenNamePrefix or its former name tokenName, not both',
+    );
+  });
+
   it('both renewBefore and renewBeforePercentage', async () => {
     await expectRejected(
       sat('renew-both', { ...token, renewBeforePercentage: 30 }),

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { egressPolicyOf, parseControllerFlags } from '../../../src/cli/controller-flags.ts';
 import { sameConditions, setCondition } from '../../../src/controller/conditions.ts';
 import { FreshnessTracker } from '../../../src/controller/freshness.ts';
 import { matchesSelector } from '../../../src/controller/label-selector.ts';
-import { upstreamTokenName } from '../../../src/controller/naming.ts';
+import { tokenNamePrefixOf, upstreamAccountOf, upstreamTokenName } from '../../../src/controller/naming.ts';
+import { tokenSpecHash } from '../../../src/controller/spec-hash.ts';
 import { observeSecret, SecretHasher } from '../../../src/kube/secrets.ts';
 import { SecretValue } from '../../../src/providers/secret-value.ts';
 import { decideEgress } from '../../../src/providers/transport/egress-policy.ts';
@@ -151,5 +153,32 @@ describe('controller flags', () => {
       /--egress-allow: "http:\/\/127.0.0.1:8080" is neither/,
     );
     expect(() => parseControllerFlags(['--cluster-pod-cidrs', '10.244.0.0/33'], {})).toThrow(/--cluster-pod-cidrs/);
+  });
+});
+
+describe('renamed spec fields: upstreamServiceAccount (serviceAccount) and tokenNamePrefix (tokenName)', () => {
+  const base = {
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'ServiceAccountToken',
+    metadata: { name: 'reporting', namespace: 'ns', uid: 'aaaaaaaa-bbbb' },
+  };
+  const old = { ...base, spec: { providerRef: { name: 'p' }, serviceAccount: 'etl', tokenName: 'etl' } };
+  const renamed = {
+    ...base,
+    spec: { providerRef: { name: 'p' }, upstreamServiceAccount: 'etl', tokenNamePrefix: 'etl' },
+  };
+
+  it('read the same through one accessor each', () => {
+    for (const sat of [old, renamed] as unknown as ServiceAccountToken[]) {
+      expect(upstreamAccountOf(sat)).toBe('etl');
+      expect(tokenNamePrefixOf(sat)).toBe('etl');
+      expect(upstreamTokenName(sat, 3)).toBe('etl-aaaaaaaa-r3');
+    }
+  });
+
+  it('hash the same, so moving to the new names rotates nothing', () => {
+    expect(tokenSpecHash(renamed as unknown as ServiceAccountToken)).toBe(
+      tokenSpecHash(old as unknown as ServiceAccountToken),
+    );
   });
 });
