@@ -316,8 +316,10 @@ describe('each upstream call fails (the reference API aims its faults)', () => {
       const names = await live('sa-inject-lost');
       return s && openJournal(s) && names.length === 1 ? names[0] : undefined;
     });
-    const from = controller!.output.length;
-    await waitFor('a lookup failing', async () => failedSince('inject-lost/t', from));
+    // The failed lookup is recorded in status like any upstream failure (and backed off there).
+    await waitFor('a lookup failing', async () =>
+      (await token('inject-lost'))?.status?.lastFailure?.includes('Could not settle the interrupted issue'),
+    );
     // Then lookups fail outright (503) for a while.
     await h.admin('PUT', '/_faults', { errorRate: 1, operations: ['lookup'] });
     await new Promise((r) => setTimeout(r, 4000));

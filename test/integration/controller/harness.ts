@@ -148,7 +148,9 @@ export class Harness {
   }
 
   tokenSpec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    return { providerRef: { name: 'reference' }, upstreamServiceAccount: 'sa-test', lifetime: '720h', ...overrides };
+    // The former field name by default (still accepted); a test that sets the new one gets it alone.
+    const account = 'upstreamServiceAccount' in overrides ? {} : { serviceAccount: 'sa-test' };
+    return { providerRef: { name: 'reference' }, ...account, lifetime: '720h', ...overrides };
   }
 
   async createToken(namespace: string, name: string, spec: Record<string, unknown> = {}): Promise<void> {

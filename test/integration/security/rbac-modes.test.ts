@@ -261,11 +261,12 @@ async function namespacedLifecycle(h: Harness, ns: string, restartsEnabled: bool
     rotation: { gracePeriod: '1s' },
     restartTargets: workloads,
   });
-  await h.createToken(ns, 'labelled', { secret: { labels: { team: 'a' } } });
+  // The new field name (the other tokens use the former one, still accepted).
+  await h.createToken(ns, 'labelled', { upstreamServiceAccount: 'sa-test', secret: { labels: { team: 'a' } } });
   for (const name of ['rotating', 'labelled']) {
     await waitFor(`${ns}/${name} Ready`, async () => isReady(await h.getToken(ns, name)), 60_000);
   }
-  await h.createToken(ns, 'labelled', { secret: { labels: { team: 'b' } } });
+  await h.createToken(ns, 'labelled', { upstreamServiceAccount: 'sa-test', secret: { labels: { team: 'b' } } });
   await waitFor('Secret relabelled', async () => (await secretLabels(h, ns, 'labelled'))?.['team'] === 'b');
   await kubeRequest(h.kc, { method: 'DELETE', path: `/api/v1/namespaces/${ns}/secrets/labelled` });
   await waitFor('Secret repaired', async () => (await h.getSecretData(ns, 'labelled'))?.['token'] !== undefined);
