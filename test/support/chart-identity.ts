@@ -80,7 +80,9 @@ export async function restrictedIdentity(
   options: { name: string; withhold: { resource: string; verbs: string[] }; grantIn: string[] },
 ): Promise<string> {
   const objects = await helmTemplate(cp);
-  const clusterRole = objects.find((o) => o['kind'] === 'ClusterRole') as { rules: Array<Record<string, unknown>> };
+  const clusterRole = objects.find(
+    (o) => o['kind'] === 'ClusterRole' && (o['metadata'] as { name: string }).name === 'tokensync',
+  ) as { rules: Array<Record<string, unknown>> };
   const { resource, verbs } = options.withhold;
   const rules = clusterRole.rules.map((rule) =>
     (rule['resources'] as string[]).includes(resource)
