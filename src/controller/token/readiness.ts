@@ -249,9 +249,11 @@ export async function settle(round: Round, options: { deleting?: boolean } = {})
     round.deps.logger.warn({ ...round.log(), reason: problem.reason }, problem.message);
   }
   const lifetime = getCondition(conditions, ConditionType.LifetimeHonored);
+  // Once per shortfall, not once per renewal: the granted duration in the message may differ by a second each time.
+  const lifetimeBefore = getCondition(before, ConditionType.LifetimeHonored);
   if (
     lifetime?.status === 'False' &&
-    !sameReason(before, ConditionType.LifetimeHonored, lifetime.reason, lifetime.message)
+    (lifetimeBefore?.status !== 'False' || lifetimeBefore.reason !== lifetime.reason)
   ) {
     round.event('Warning', EventReason.LifetimeShortened, lifetime.message);
   }
