@@ -3,12 +3,80 @@ import { conditionsSchema, duration, objectName, SECRET_KEY_PATTERN, secretKey }
 
 export const DELETION_POLICIES = ['Revoke', 'Retain'] as const;
 
+/** The kinds a restart target may name; Rollout is Argo Rollouts' argoproj.io/v1alpha1 Rollout. */
+export const RESTART_TARGET_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'] as const;
+export type RestartTargetKind = (typeof RESTART_TARGET_KINDS)[number];
+
+/** metav1.LabelSelector for workloads, with the API server's own rules on operators and values. */
+export const workloadSelector = z
+  .object({
+    matchLabels: z
+      .record(z.string().max(317), z.string().max(63))
+      .optional()
+      .meta({ description: 'Labels a workload must all have.' }),
+    matchExpressions: z
+      .array(
+        z
+          .object({
+            key: z.string().min(1).max(317).meta({ description: 'Label key.' }),
+            operator: z
+              .enum(['In', 'NotIn', 'Exists', 'DoesNotExist'])
+              .meta({ description: 'How key relates to values.' }),
+            values: z
+              .array(z.string().max(63))
+              .max(64)
+              .optional()
+              .meta({ description: 'Values for In and NotIn; none for Exists and DoesNotExist.' }),
+          })
+          .refine(
+            (e) => (e.operator === 'In' || e.operator === 'NotIn' ? (e.values?.length ?? 0) > 0 : !e.values?.length),
+            'In and NotIn need values; Exists and DoesNotExist take none',
+          )
+          .meta({
+            description: 'A label selector requirement.',
+            'x-kubernetes-validations': [
+              {
+                rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                message: 'In and NotIn need values; Exists and DoesNotExist take none',
+              },
+            ],
+          }),
+      )
+      .max(16)
+      .optional()
+      .meta({ description: 'Label selector requirements, ANDed.' }),
+  })
+  .refine(
+    (s) => Object.keys(s.matchLabels ?? {}).length + (s.matchExpressions?.length ?? 0) > 0,
+    'an empty selector would select every workload of the kind: name at least one label',
+  )
+  .meta({
+    description: 'A Kubernetes label selector over the workloads of the kind, in this namespace.',
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)',
+        message: 'an empty selector would select every workload of the kind: name at least one label',
+      },
+    ],
+  });
+
 const restartTarget = z
   .object({
-    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).meta({ description: 'Kind of the workload.' }),
-    name: objectName('Name of the workload, in the namespace of this ServiceAccountToken.'),
+    kind: z.enum(RESTART_TARGET_KINDS).meta({
+      description:
+        'Kind of the workload: Deployment, StatefulSet, DaemonSet (apps/v1) or Rollout (Argo Rollouts, argoproj.io/v1alpha1, restarted through spec.restartAt).',
+    }),
+    name: objectName('Name of the workload, in the namespace of this ServiceAccountToken.').optional(),
+    selector: workloadSelector.optional(),
   })
-  .meta({ description: 'A workload restarted (rollout restart) after each rotation.' });
+  .refine((t) => (t.name === undefined) !== (t.selector === undefined), 'set exactly one of name and selector')
+  .meta({
+    description:
+      'A workload restarted (rollout restart) after each rotation, by name or by label selector (every match of the kind in this namespace).',
+    'x-kubernetes-validations': [
+      { rule: 'has(self.name) != has(self.selector)', message: 'set exactly one of name and selector' },
+    ],
+  });
 
 export const serviceAccountTokenSpecSchema = z
   .object({
@@ -127,7 +195,8 @@ export const serviceAccountTokenSpecSchema = z
         ],
       }),
     restartTargets: z.array(restartTarget).max(16).optional().meta({
-      description: 'Workloads restarted after each rotation, for consumers that read the token only at start.',
+      description:
+        'Workloads restarted after each rotation, for consumers that read the token only at start. The old token is revoked once every restarted workload has rolled out, at the latest when rotation.gracePeriod ends.',
     }),
     deletionPolicy: z.enum(DELETION_POLICIES).default('Revoke').meta({
       description: 'Revoke: revoke every live token upstream when this resource is deleted. Retain: leave them live.',
@@ -211,6 +280,46 @@ export const serviceAccountTokenStatusSchema = z
       .meta({
         description:
           'Old tokens inside their grace period, revoked at revokeAt. A rotation waits while this list is nearly full, so it never overflows.',
+      }),
+    restarts: z
+      .object({
+        revision: z.number().int().min(0).meta({ description: 'Revision whose Secret the restarts deliver.' }),
+        requestedAt: z.string().max(64).meta({
+          description:
+            'When that Secret was written (RFC 3339, milliseconds): a rollout restart at or after it delivers the new token.',
+        }),
+        completedAt: z
+          .string()
+          .max(64)
+          .optional()
+          .meta({ description: 'When every restart target was handled. Unset: restarts are still owed.' }),
+        workloads: z
+          .array(
+            z.object({
+              kind: z.enum(RESTART_TARGET_KINDS).meta({ description: 'Kind of the workload.' }),
+              name: z.string().max(253).optional().meta({ description: 'Name of the workload.' }),
+              selector: z.string().max(1024).optional().meta({
+                description:
+                  'The selector of a target that could not be resolved (listing failed, or too many matches).',
+              }),
+              result: z
+                .enum(['Restarted', 'NotFound', 'Failed'])
+                .meta({ description: 'Restarted, NotFound (nothing to restart) or Failed (see Events).' }),
+              generation: z
+                .number()
+                .int()
+                .optional()
+                .meta({ description: 'metadata.generation the restart produced; its rollout is awaited.' }),
+            }),
+          )
+          .max(64)
+          .optional()
+          .meta({ description: 'Each workload the restart targets resolved to, and what happened to it.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'The rollout restarts owed after the last rotation, and their outcome: the old token is revoked early once every restarted workload has rolled out.',
       }),
     lastFailure: z
       .string()

@@ -9,6 +9,7 @@ import {
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import { getCondition, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
+import { selectorQuery } from '../label-selector.ts';
 import { renewBeforeExceedsLifetime, SHORT_LIFETIME_RENEW_FRACTION } from '../schedule.ts';
 import type { Violation } from './policies/checks.ts';
 import type { Problem, Round } from './round.ts';
@@ -164,9 +165,17 @@ export function lifetimeCondition(input: ReadinessInput): ConditionValue | undef
 export function restartCondition(sat: ServiceAccountToken, enabled: boolean): ConditionValue | undefined {
   const targets = sat.spec.restartTargets ?? [];
   if (!targets.length) return undefined;
-  const names = targets.map((t) => `${t.kind} ${t.name}`).join(', ');
+  const names = targets
+    .map((t) =>
+      t.name !== undefined ? `${t.kind} ${t.name}` : `every ${t.kind} matching ${selectorQuery(t.selector ?? {})}`,
+    )
+    .join(', ');
   return enabled
-    ? { status: 'True', reason: Reason.RestartsEnabled, message: `Restarted after each rotation: ${names}` }
+    ? {
+        status: 'True',
+        reason: Reason.RestartsEnabled,
+        message: `Restarted after each rotation: ${names}. The old token is revoked once they have rolled out, at the latest when the grace period ends`,
+      }
     : {
         status: 'False',
         reason: Reason.RestartsDisabled,

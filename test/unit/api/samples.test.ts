@@ -99,6 +99,31 @@ const badTokens: Array<[string, Record<string, unknown>]> = [
   ['bad secret name', { ...validToken, secret: { name: 'Not_A_Name' } }],
   ['bad deletionPolicy', { ...validToken, deletionPolicy: 'Delete' }],
   ['bad restart target kind', { ...validToken, restartTargets: [{ kind: 'Pod', name: 'x' }] }],
+  [
+    'restart target with both name and selector',
+    { ...validToken, restartTargets: [{ kind: 'Deployment', name: 'x', selector: { matchLabels: { a: 'b' } } }] },
+  ],
+  ['restart target with neither name nor selector', { ...validToken, restartTargets: [{ kind: 'Deployment' }] }],
+  [
+    'restart target selector that selects everything',
+    { ...validToken, restartTargets: [{ kind: 'Rollout', selector: {} }] },
+  ],
+  [
+    'restart target selector In without values',
+    {
+      ...validToken,
+      restartTargets: [{ kind: 'Deployment', selector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }],
+    },
+  ],
+  [
+    'restart target selector Exists with values',
+    {
+      ...validToken,
+      restartTargets: [
+        { kind: 'Deployment', selector: { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] } },
+      ],
+    },
+  ],
   ['too many scopes', { ...validToken, scopes: Array.from({ length: 65 }, (_, i) => `s${i}`) }],
 ];
 
