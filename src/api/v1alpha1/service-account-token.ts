@@ -78,6 +78,49 @@ const restartTarget = z
     ],
   });
 
+const weekday = z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
+export const WEEKDAYS = weekday.options;
+export type Weekday = z.infer<typeof weekday>;
+const CLOCK_TIME = '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$';
+
+/** Whether the runtime knows this IANA time zone (Intl, no tz database of our own). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const renewalWindow = z
+  .object({
+    days: z.array(weekday).min(1).max(7).optional().meta({
+      description: 'Days the window opens on (Mon, Tue, Wed, Thu, Fri, Sat, Sun), in timeZone. Default: every day.',
+    }),
+    start: z
+      .string()
+      .regex(new RegExp(CLOCK_TIME))
+      .meta({ description: 'Local time the window opens, "HH:MM" (24-hour clock).' }),
+    end: z.string().regex(new RegExp(CLOCK_TIME)).meta({
+      description:
+        'Local time the window closes, "HH:MM" or "24:00". Not after start: the window runs past midnight into the next day.',
+    }),
+    timeZone: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine(isTimeZone, 'not a time zone this controller knows: use an IANA name such as Europe/Berlin or UTC')
+      .default('UTC')
+      .meta({ description: 'IANA time zone of start, end and days, e.g. Europe/Berlin. Default UTC.' }),
+  })
+  .refine((w) => w.start !== w.end, 'start and end must differ')
+  .meta({
+    description: 'A weekly time window in which scheduled renewals may happen.',
+    'x-kubernetes-validations': [{ rule: 'self.start != self.end', message: 'start and end must differ' }],
+  });
+export type RenewalWindow = z.infer<typeof renewalWindow>;
+
 export const serviceAccountTokenSpecSchema = z
   .object({
     providerRef: z
@@ -194,6 +237,15 @@ export const serviceAccountTokenSpecSchema = z
           },
         ],
       }),
+    renewal: z
+      .object({
+        windows: z.array(renewalWindow).min(1).max(16).optional().meta({
+          description:
+            'Scheduled renewals happen only inside these windows: a renewal that falls due outside them waits for the next opening, but never so long that the token would expire (it is then renewed outside the windows, and the RenewalWindow condition says so). Renew requests, spec changes, repairs and expired tokens are acted on at once.',
+        }),
+      })
+      .optional()
+      .meta({ description: 'When scheduled renewals may happen.' }),
     restartTargets: z.array(restartTarget).max(16).optional().meta({
       description:
         'Workloads restarted after each rotation, for consumers that read the token only at start. The old token is revoked once every restarted workload has rolled out, at the latest when rotation.gracePeriod ends.',

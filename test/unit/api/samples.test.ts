@@ -124,6 +124,18 @@ const badTokens: Array<[string, Record<string, unknown>]> = [
       ],
     },
   ],
+  ['renewal window at 9am', { ...validToken, renewal: { windows: [{ start: '9:00', end: '17:00' }] } }],
+  ['renewal window at 25:00', { ...validToken, renewal: { windows: [{ start: '09:00', end: '25:00' }] } }],
+  ['renewal window of no length', { ...validToken, renewal: { windows: [{ start: '09:00', end: '09:00' }] } }],
+  [
+    'renewal window on a day that is not one',
+    { ...validToken, renewal: { windows: [{ days: ['Monday'], start: '09:00', end: '17:00' }] } },
+  ],
+  [
+    'renewal window in an unknown time zone',
+    { ...validToken, renewal: { windows: [{ start: '09:00', end: '17:00', timeZone: 'CEST' }] } },
+  ],
+  ['renewal with no windows', { ...validToken, renewal: { windows: [] } }],
   ['too many scopes', { ...validToken, scopes: Array.from({ length: 65 }, (_, i) => `s${i}`) }],
 ];
 
