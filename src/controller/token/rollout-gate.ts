@@ -24,20 +24,22 @@ export function gated(status: ServiceAccountTokenStatus, token: Retiring): boole
 /**
  * The rollout gate: open once every workload restarted after the last rotation has rolled out, judged as `kubectl
  * rollout status` judges it (controller/workloads/rollout-status.ts). A workload deleted since holds no token.
- * Returns why it is still shut otherwise.
+ * Every workload is read each time, so `why` names all that are still rolling out.
  */
 export async function rolloutGate(round: Round): Promise<{ open: true } | { open: false; why: string }> {
+  const waiting: string[] = [];
   for (const w of round.status.restarts?.workloads ?? []) {
     if (w.result !== 'Restarted' || !w.name) continue;
     let workload: Awaited<ReturnType<Round['deps']['workloads']['get']>>;
     try {
       workload = await round.deps.workloads.get(round.namespace, w.kind, w.name);
     } catch (error) {
-      return { open: false, why: `cannot read ${w.kind} ${w.name}: ${describe(error)}` };
+      waiting.push(`cannot read ${w.kind} ${w.name}: ${describe(error)}`);
+      continue;
     }
     if (!workload) continue;
     const progress = rolloutProgress(w.kind, workload, w.generation);
-    if (progress.state !== 'done') return { open: false, why: progress.message };
+    if (progress.state !== 'done') waiting.push(progress.message);
   }
-  return { open: true };
+  return waiting.length ? { open: false, why: waiting.join('; ') } : { open: true };
 }
