@@ -7,8 +7,10 @@ import {
   credentialsProviderKind,
   type KindDefinition,
   PROVIDER_TYPES,
+  type ServiceAccountTokenSpec,
   serviceAccountTokenKind,
 } from '../../../src/api/v1alpha1/index.ts';
+import { renewalTime } from '../../../src/controller/schedule.ts';
 import { sampleDocs, sampleFiles } from '../../support/samples.ts';
 
 const kinds: Record<string, KindDefinition> = {
@@ -62,6 +64,15 @@ describe('deploy/samples', () => {
       .object['spec'] as { secret: { template: Record<string, string> } };
     expect(Object.keys(augment.secret.template)).toEqual(['session.json']);
     expect(augment.secret.template['session.json']).toContain('{{ .token | json }}');
+  });
+
+  it('renewal-window.yaml: a renewal due on Friday evening waits for Monday 09:00 in Berlin, as its comment says', () => {
+    const sat = tokensyncDocs.find((d) => d.file === 'renewal-window.yaml' && d.object.kind === 'ServiceAccountToken')!;
+    const spec = serviceAccountTokenKind.spec.parse(sat.object['spec']) as ServiceAccountTokenSpec;
+    // Issued so that it falls due (renewBefore 96h of 168h) Friday 2026-11-27 18:00 CET.
+    const issuedAt = new Date('2026-11-24T17:00:00Z');
+    const expiresAt = new Date(issuedAt.getTime() + 168 * 3_600_000);
+    expect(renewalTime(spec, issuedAt, expiresAt, 0)?.toISOString()).toBe('2026-11-30T08:00:00.000Z');
   });
 
   it('keeps every sample file parseable with documents', () => {
