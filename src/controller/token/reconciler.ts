@@ -32,8 +32,9 @@ const CONFLICT_RETRY_MS = 5 * 60_000;
  * (policies/ says whether to mint, issue.ts mints, recover.ts settles an interrupted mint, restart.ts restarts
  * workloads after a rotation, retire.ts revokes after the grace period or once those rolled out, renewal-window.ts
  * keeps the renewal time inside spec.renewal.windows, finalize.ts handles deletion, secret-metadata.ts keeps the
- * Secret's labels, readiness.ts says Ready). Whatever a step does or throws, readiness.ts's `settle` runs last, so status and metrics always tell the
- * token's real state. Level-triggered and idempotent: with nothing to do, it writes nothing.
+ * Secret's labels, readiness.ts says Ready). Whatever a step does or throws, readiness.ts's `settle` runs last, so
+ * status and metrics always tell the token's real state. Level-triggered and idempotent: with nothing to do, it
+ * writes nothing.
  */
 export class TokenReconciler {
   readonly #deps: TokenDeps;
