@@ -15,3 +15,18 @@ export function matchesSelector(selector: LabelSelector, labels: Record<string, 
   }
   return true;
 }
+
+/**
+ * The selector in the API server's query form (`?labelSelector=`), as metav1.FormatLabelSelector writes it:
+ * `app=web,tier in (a,b),!legacy`. Human-readable too, so messages name selectors this way.
+ */
+export function selectorQuery(selector: LabelSelector): string {
+  const terms = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`);
+  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+    if (operator === 'In') terms.push(`${key} in (${values.join(',')})`);
+    else if (operator === 'NotIn') terms.push(`${key} notin (${values.join(',')})`);
+    else if (operator === 'Exists') terms.push(key);
+    else terms.push(`!${key}`);
+  }
+  return terms.join(',');
+}

@@ -38,6 +38,7 @@ import type { ReconcileResult } from './result.ts';
 import { RequeueAfterError } from './result.ts';
 import { describe } from './token/failure.ts';
 import { TokenReconciler } from './token/reconciler.ts';
+import { RestartBatcher } from './workloads/restart-batcher.ts';
 
 /** Work-queue keys of credential Secrets share the provider queue; this prefix tells them apart. */
 const SECRET_KEY_PREFIX = 'secret:';
@@ -89,6 +90,7 @@ export class Manager {
   readonly tokenReconciler: TokenReconciler;
   readonly providerReconciler: ProviderReconciler;
   readonly protection: ProviderProtection;
+  readonly restarts: RestartBatcher;
   readonly #o: ManagerOptions;
   #synced = false;
   readonly #freshness = new FreshnessTracker();
@@ -187,11 +189,21 @@ export class Manager {
       credentialSecrets: () => this.credentials.list(),
       logger: logger.child({ controller: 'protection' }),
     });
+    const workloadApi = new WorkloadApi(kubeConfig);
+    this.restarts = new RestartBatcher({
+      api: workloadApi,
+      clock,
+      logger: logger.child({ component: 'restarts' }),
+      ...(metrics ? { metrics } : {}),
+      // A batched restart happened: the tokens that asked for it record it (and may open their rollout gate).
+      wake: (key) => this.tokenQueue.add(key),
+    });
     this.tokenReconciler = new TokenReconciler({
       tokens: tokenApi,
       secrets: secretApi,
-      workloads: new WorkloadApi(kubeConfig),
+      workloads: workloadApi,
       restartsEnabled: options.restartsEnabled ?? false,
+      restarts: this.restarts,
       providers: resolver,
       protect: (r) => this.protection.protect(r),
       cachedSecret: (ns, name) => this.secrets.get(`${ns}/${name}`),
@@ -281,7 +293,10 @@ export class Manager {
       workers.push(this.#worker(this.tokenQueue, 'serviceaccounttoken', (key) => this.#reconcileToken(key)));
     }
     workers.push(this.#worker(this.providerQueue, 'provider', (key) => this.#reconcileProvider(key)));
+    this.restarts.start();
     const stop = () => {
+      // Batched restarts not done yet stay owed in their tokens' status: the next leader performs them.
+      this.restarts.stop();
       void this.tokenQueue.shutDownWithDrain();
       void this.providerQueue.shutDownWithDrain();
     };
@@ -292,6 +307,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.restarts.stop();
     await Promise.all([this.tokenQueue.shutDownWithDrain(), this.providerQueue.shutDownWithDrain()]);
     await Promise.all([
       this.tokens.stop(),

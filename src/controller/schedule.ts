@@ -1,5 +1,6 @@
 import type { ServiceAccountTokenSpec } from '../api/v1alpha1/index.ts';
 import { parseDuration } from './durations.ts';
+import { nextInWindow, type WindowSpec } from './renewal-windows.ts';
 
 /** cert-manager's default: renew when a third of the lifetime remains. */
 export const DEFAULT_RENEW_BEFORE_PERCENTAGE = 33;
@@ -14,7 +15,25 @@ export const MIN_RENEWAL_INTERVAL_MS = 10_000;
 const JITTER_FRACTION = 0.05;
 const MAX_JITTER_MS = 5 * 60_000;
 
-type ScheduleSpec = Pick<ServiceAccountTokenSpec, 'renewBefore' | 'renewBeforePercentage' | 'rotation'>;
+/**
+ * Renewal windows may postpone a renewal until this share of the token's lifetime remains, and no further: half the
+ * buffer cert-manager's default (renew when a third remains) keeps for retries. A token whose next window opens later
+ * is renewed outside the windows rather than left to expire.
+ */
+export const WINDOW_EXPIRY_MARGIN_FRACTION = 1 / 6;
+/** A renewal moved to a window opening is spread over at most this long (and a quarter of the window). */
+const WINDOW_SPREAD_MS = 5 * 60_000;
+
+type ScheduleSpec = Pick<ServiceAccountTokenSpec, 'renewBefore' | 'renewBeforePercentage' | 'rotation'> & {
+  renewal?: { windows?: WindowSpec[] | undefined } | undefined;
+};
+
+/** The latest a renewal window may postpone the renewal of a token issued at `issuedAt` that expires at `expiresAt`. */
+export function windowDeadline(issuedAt: Date, expiresAt: Date | undefined): number {
+  if (!expiresAt) return Number.POSITIVE_INFINITY;
+  const lifetime = Math.max(0, expiresAt.getTime() - issuedAt.getTime());
+  return expiresAt.getTime() - lifetime * WINDOW_EXPIRY_MARGIN_FRACTION;
+}
 
 /** True when renewBefore does not fit in the lifetime the credentials API granted (so the fallback applies). */
 export function renewBeforeExceedsLifetime(spec: ScheduleSpec, issuedAt: Date, expiresAt: Date | undefined): boolean {
@@ -25,6 +44,8 @@ export function renewBeforeExceedsLifetime(spec: ScheduleSpec, issuedAt: Date, e
 /**
  * When to rotate a token issued at `issuedAt` that expires at `expiresAt` (undefined = never).
  * `random` in [0,1) spreads renewals of tokens created together so they do not all hit the API in one second.
+ * With spec.renewal.windows, a renewal due outside them moves to the next opening after max(due, now), but never
+ * past windowDeadline (then it stays outside, as late as that allows). `now` defaults to the issue time.
  * Returns undefined when the token never needs rotating. Never earlier than MIN_RENEWAL_INTERVAL_MS after issue.
  */
 export function renewalTime(
@@ -32,7 +53,40 @@ export function renewalTime(
   issuedAt: Date,
   expiresAt: Date | undefined,
   random: number,
+  now: Date = issuedAt,
 ): Date | undefined {
+  const due = dueTime(spec, issuedAt, expiresAt, random);
+  const windows = spec.renewal?.windows;
+  if (!due || !windows?.length) return due;
+  return new Date(
+    Math.max(due.getTime(), placeInWindows(windows, due.getTime(), now.getTime(), issuedAt, expiresAt, random)),
+  );
+}
+
+/**
+ * The renewal time inside the windows: `due` itself when it is inside one; else the next opening after
+ * max(due, now), spread over the window's first minutes by `random` so tokens due over a weekend do not all renew at
+ * Monday 09:00:00; else, when no window opens before windowDeadline, the deadline (or `due`, if later).
+ */
+function placeInWindows(
+  windows: WindowSpec[],
+  due: number,
+  now: number,
+  issuedAt: Date,
+  expiresAt: Date | undefined,
+  random: number,
+): number {
+  const from = Math.max(due, now);
+  const deadline = Math.max(from, windowDeadline(issuedAt, expiresAt));
+  const next = nextInWindow(windows, from);
+  if (!next || next.at > deadline) return Number.isFinite(deadline) ? deadline : from;
+  if (next.at === from) return from;
+  const spread = random * Math.min(WINDOW_SPREAD_MS, (next.closes - next.at) / 4);
+  return Math.floor(Math.min(next.at + spread, deadline));
+}
+
+/** The renewal time without windows: expiry-based (renewBefore or percentage) or rotation.every, jittered earlier. */
+function dueTime(spec: ScheduleSpec, issuedAt: Date, expiresAt: Date | undefined, random: number): Date | undefined {
   const issued = issuedAt.getTime();
   let due: number | undefined;
   let lifetime: number | undefined;

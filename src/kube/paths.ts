@@ -19,8 +19,9 @@ export const paths = {
   secret: (namespace: string, name: string) => `${scoped('/api/v1', namespace)}/secrets/${enc(name)}`,
   namespaces: () => '/api/v1/namespaces',
   namespace: (name: string) => `/api/v1/namespaces/${enc(name)}`,
-  workload: (namespace: string, resource: string, name: string) =>
-    `/apis/apps/v1/namespaces/${enc(namespace)}/${resource}/${enc(name)}`,
+  /** A namespaced collection of workloads (apps/v1 deployments, argoproj.io/v1alpha1 rollouts, ...). */
+  workloads: (group: string, version: string, namespace: string, resource: string) =>
+    `/apis/${group}/${version}/namespaces/${enc(namespace)}/${resource}`,
   lease: (namespace: string, name: string) =>
     `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases/${enc(name)}`,
   leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases`,

@@ -41,6 +41,12 @@ export class Metrics {
     labelNames: ['provider', 'result'],
     registers: [this.registry],
   });
+  readonly workloadRestarts = new Counter({
+    name: 'tokensync_workload_restarts_total',
+    help: 'Rollout restarts of restartTargets workloads after rotations, by namespace, kind and result (restarted, not_found, error). Tokens that rotate together share one restart.',
+    labelNames: ['namespace', 'kind', 'result'],
+    registers: [this.registry],
+  });
   readonly upstreamRequests = new Counter({
     name: 'tokensync_upstream_requests_total',
     help: 'HTTP requests to credentials APIs, by provider, operation and status code.',

@@ -21,6 +21,11 @@ export { REPO_ROOT };
 export interface StartOptions {
   /** Also run kube-controller-manager (garbage collection of ownerReferences, namespace deletion, SA tokens). */
   controllerManager?: boolean;
+  /**
+   * More kube-controller-manager controllers besides those, e.g. ["deployment", "replicaset"] for Deployments that
+   * create ReplicaSets and Pods (no scheduler or kubelet: the Pods stay unscheduled until a test plays the kubelet).
+   */
+  controllers?: string[];
   /** Apply crds/*.yaml and wait until each CRD is Established. Default true. */
   crds?: boolean;
   /** Log every write (create/update/patch/delete) as one JSON line to auditLogPath, for tests that count writes. */
@@ -511,7 +516,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
             `--kubeconfig=${cmKubeconfig}`,
             '--leader-elect=false',
             // resourcequota: quota usage is computed, so a ResourceQuota refuses writes as on a real cluster.
-            '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,resourcequota',
+            `--controllers=${['garbagecollector', 'namespace', 'serviceaccount', 'serviceaccount-token', 'resourcequota', ...(options.controllers ?? [])].join(',')}`,
             `--service-account-private-key-file=${join(dir, 'sa.key')}`,
             `--root-ca-file=${join(dir, 'ca.crt')}`,
             '--use-service-account-credentials=false',

@@ -5,10 +5,11 @@
 
 import { ApiException } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import type { AnyProvider, ServiceAccountToken } from '../../src/api/v1alpha1/index.ts';
+import type { AnyProvider, RestartTargetKind, ServiceAccountToken } from '../../src/api/v1alpha1/index.ts';
 import { manualClock } from '../../src/clock.ts';
 import type { Resolution } from '../../src/controller/provider-resolver.ts';
 import type { TokenDeps } from '../../src/controller/token/deps.ts';
+import { RestartBatcher } from '../../src/controller/workloads/restart-batcher.ts';
 import {
   type ObservedSecret,
   SecretHasher,
@@ -16,6 +17,7 @@ import {
   type SecretMetadataPatch,
 } from '../../src/kube/secrets.ts';
 import type { TokenMetadataPatch, TokenStatusPatch } from '../../src/kube/tokens.ts';
+import type { RestartResult, Workload } from '../../src/kube/workloads.ts';
 import { FakeProvider } from './fake-provider.ts';
 
 export interface Write {
@@ -30,8 +32,53 @@ function apiError(code: number, message: string): ApiException<unknown> {
   return new ApiException(code, message, { message }, {});
 }
 
+/**
+ * Workloads in memory, for the restart and rollout-gate steps: a restart bumps the generation (as a pod-template or
+ * spec.restartAt change does on the API server) and is counted; status is whatever the test sets, as a workload
+ * controller would.
+ */
+export class MemoryWorkloads {
+  readonly objects = new Map<string, Workload & { kind: RestartTargetKind }>();
+  readonly restarts: Array<{ kind: RestartTargetKind; name: string; at: string }> = [];
+  /** Return an error to make the next restarts (or lists) fail. */
+  failRestart: ((kind: RestartTargetKind, name: string) => Error | undefined) | undefined;
+  failList: Error | undefined;
+
+  add(kind: RestartTargetKind, name: string, labels: Record<string, string> = {}, spec: Record<string, unknown> = {}) {
+    this.objects.set(`${kind}/${name}`, { kind, metadata: { name, generation: 1, labels }, spec, status: {} });
+  }
+
+  setStatus(kind: RestartTargetKind, name: string, status: Record<string, unknown>): void {
+    this.objects.get(`${kind}/${name}`)!.status = status;
+  }
+
+  readonly api = {
+    restart: async (_ns: string, kind: RestartTargetKind, name: string, at: string): Promise<RestartResult> => {
+      const refusal = this.failRestart?.(kind, name);
+      if (refusal) throw refusal;
+      const w = this.objects.get(`${kind}/${name}`);
+      if (!w) return { result: 'not-found' };
+      w.metadata.generation = (w.metadata.generation ?? 0) + 1;
+      this.restarts.push({ kind, name, at });
+      return { result: 'restarted', generation: w.metadata.generation };
+    },
+    get: async (_ns: string, kind: RestartTargetKind, name: string): Promise<Workload | undefined> =>
+      structuredClone(this.objects.get(`${kind}/${name}`)),
+    list: async (_ns: string, kind: RestartTargetKind, selector: string): Promise<string[]> => {
+      if (this.failList) throw this.failList;
+      // Only the `k=v,...` form the unit tests use; the API server's full grammar is proven in integration tests.
+      const terms = selector.split(',').map((t) => t.split('='));
+      return [...this.objects.values()]
+        .filter((w) => w.kind === kind && terms.every(([k, v]) => w.metadata.labels?.[k!] === v))
+        .map((w) => w.metadata.name)
+        .sort();
+    },
+  };
+}
+
 export class MemoryKube {
   readonly writes: Write[] = [];
+  readonly workloads = new MemoryWorkloads();
   readonly secrets = new Map<string, { manifest: SecretManifest; rv: number; uid: string; finalizers?: string[] }>();
   token: ServiceAccountToken;
   #rv = 100;
@@ -68,8 +115,18 @@ export class MemoryKube {
     return meta;
   }
 
-  deps(provider: FakeProvider, options: { now?: Date; resolution?: Partial<Resolution> } = {}) {
+  deps(
+    provider: FakeProvider,
+    options: { now?: Date; resolution?: Partial<Resolution>; restartsEnabled?: boolean; random?: () => number } = {},
+  ) {
     const clock = manualClock(options.now ?? new Date('2026-11-26T12:00:00Z'));
+    const woken: string[] = [];
+    const restarts = new RestartBatcher({
+      api: this.workloads.api,
+      clock,
+      logger: pino({ level: 'silent' }),
+      wake: (key) => woken.push(key),
+    });
     const events: Array<{ type: string; reason: string; message: string }> = [];
     const providerObject = {
       apiVersion: 'tokensync.io/v1alpha1',
@@ -172,18 +229,22 @@ export class MemoryKube {
           this.secrets.delete(`${namespace}/${name}`);
         },
       },
-      workloads: { restart: async () => 'restarted' },
+      workloads: this.workloads.api,
+      restartsEnabled: options.restartsEnabled ?? false,
+      restarts,
       providers: { resolve: async () => resolution },
       cachedSecret: (namespace, name) => this.cached(`${namespace}/${name}`),
       events: { record: (_o, type, reason, message) => events.push({ type, reason, message }) },
       logger: pino({ level: 'silent' }),
       clock,
-      random: () => 0,
+      random: options.random ?? (() => 0),
     };
     return {
       deps,
       clock,
       events,
+      restarts,
+      woken,
       setResolution: (r: Resolution) => {
         resolution = r;
       },

@@ -106,10 +106,14 @@ delete.
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- if .Values.restartTargets.enabled }}
-# restartTargets (restartTargets.enabled): a rollout restart patches the pod template annotation.
+# restartTargets (restartTargets.enabled): a rollout restart patches the pod template annotation (an Argo Rollout's
+# spec.restartAt); list resolves label-selector targets; get reads the rollout status the rollout gate waits for.
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
-  verbs: ["patch"]
+  verbs: ["get", "list", "patch"]
+- apiGroups: ["argoproj.io"]
+  resources: ["rollouts"]
+  verbs: ["get", "list", "patch"]
 {{- end }}
 {{- end }}
 

@@ -49,6 +49,11 @@ export const ConditionType = {
    * set; False with RestartsDisabled when this installation does not restart workloads.
    */
   RestartTargets: 'RestartTargets',
+  /**
+   * Whether the next renewal falls inside spec.renewal.windows. Present only when windows are set; False when no
+   * window opens before the token would get too close to expiry, so it is renewed outside them.
+   */
+  RenewalWindow: 'RenewalWindow',
 } as const;
 
 export const Reason = {
@@ -96,6 +101,10 @@ export const Reason = {
   RestartsDisabled: 'RestartsDisabled',
   /** The listed workloads are restarted after each rotation. */
   RestartsEnabled: 'RestartsEnabled',
+  /** The next renewal is inside spec.renewal.windows. */
+  InsideWindow: 'InsideWindow',
+  /** No renewal window opens before the token gets too close to expiry: it is renewed outside the windows. */
+  OutsideWindow: 'OutsideWindow',
   /** The resource is being deleted and its tokens revoked. */
   Revoking: 'Revoking',
   /** The provider has no management API (augment): the user-supplied token is passed through as is. */
@@ -122,4 +131,5 @@ export const EventReason = {
   SecretRejected: 'SecretRejected',
   ValueRejected: 'ValueRejected',
   LifetimeShortened: 'LifetimeShortened',
+  RenewalOutsideWindow: 'RenewalOutsideWindow',
 } as const;

@@ -6,6 +6,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 import type { ProviderResolver, Resolution } from '../provider-resolver.ts';
+import type { RestartBatcher } from '../workloads/restart-batcher.ts';
 
 /** The Secret operations the token controller uses (SecretApi on a real API server). */
 export type SecretAccess = Pick<SecretApi, 'get' | 'create' | 'replace' | 'patchMetadata' | 'delete'>;
@@ -17,9 +18,12 @@ export type SecretAccess = Pick<SecretApi, 'get' | 'create' | 'replace' | 'patch
 export interface TokenDeps {
   tokens: TokenWriter;
   secrets: SecretAccess;
-  workloads: Pick<WorkloadApi, 'restart'>;
+  /** Reads workloads: selector targets are listed, the rollout gate reads their status. */
+  workloads: Pick<WorkloadApi, 'get' | 'list'>;
   /** Whether this installation may restart workloads (restartTargets); off unless the platform team enables it. */
   restartsEnabled?: boolean;
+  /** Restarts workloads, shared between tokens that rotate together (one per manager). */
+  restarts?: Pick<RestartBatcher, 'request'>;
   providers: Pick<ProviderResolver, 'resolve'>;
   /** In-use protection of the provider and its credential, before a mint (controller/provider/protection.ts). */
   protect?(resolution: Extract<Resolution, { ok: true }>): Promise<void>;

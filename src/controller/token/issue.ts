@@ -22,7 +22,7 @@ import {
 } from './failure.ts';
 import { journalAnnotation } from './journal.ts';
 import type { Violation } from './policies/checks.ts';
-import { restartTargets } from './restart.ts';
+import { oweRestarts } from './restart.ts';
 import { graceEnd, nextRevocationMs, RETIRING_ROTATION_LIMIT, retire } from './retire.ts';
 import type { Round } from './round.ts';
 import { buildSecret } from './secret-manifest.ts';
@@ -106,10 +106,12 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   failpoint('after-mint');
 
   let written: ObservedSecret;
+  let writtenAt: Date;
   try {
     checkValue(issued.value);
     written = await writeSecret(round, renderSecret(round, issued, revision), existing, {});
     failpoint('after-secret');
+    writtenAt = new Date(round.deps.clock.now());
   } catch (error) {
     // The value only lives in this process: if it cannot reach the Secret, revoke it now rather than leak it.
     const failure = asSecretFailure(error);
@@ -163,7 +165,8 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
     { ...round.log(), tokenName: issued.name, revision, reason: violation.reason, provider: r.providerKey },
     message,
   );
-  if (previous) await restartTargets(round);
+  // Consumers that read the token only at start need a restart (restart.ts performs it, batched with other tokens).
+  if (previous) oweRestarts(round, revision, writtenAt);
   return undefined;
 }
 

@@ -7,8 +7,10 @@ import {
   type ServiceAccountTokenStatus,
 } from '../../api/v1alpha1/index.ts';
 import { isPassthroughTokenId } from '../../providers/passthrough.ts';
-import { getCondition, sameConditions, setCondition } from '../conditions.ts';
+import { getCondition, rfc3339, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
+import { selectorQuery } from '../label-selector.ts';
+import { describeWindows, inWindow, nextInWindow } from '../renewal-windows.ts';
 import { renewBeforeExceedsLifetime, SHORT_LIFETIME_RENEW_FRACTION } from '../schedule.ts';
 import type { Violation } from './policies/checks.ts';
 import type { Problem, Round } from './round.ts';
@@ -175,14 +177,47 @@ export function lifetimeCondition(input: ReadinessInput): ConditionValue | undef
 export function restartCondition(sat: ServiceAccountToken, enabled: boolean): ConditionValue | undefined {
   const targets = sat.spec.restartTargets ?? [];
   if (!targets.length) return undefined;
-  const names = targets.map((t) => `${t.kind} ${t.name}`).join(', ');
+  const names = targets
+    .map((t) =>
+      t.name !== undefined ? `${t.kind} ${t.name}` : `every ${t.kind} matching ${selectorQuery(t.selector ?? {})}`,
+    )
+    .join(', ');
   return enabled
-    ? { status: 'True', reason: Reason.RestartsEnabled, message: `Restarted after each rotation: ${names}` }
+    ? {
+        status: 'True',
+        reason: Reason.RestartsEnabled,
+        message: `Restarted after each rotation: ${names}. The old token is revoked once they have rolled out, at the latest when the grace period ends`,
+      }
     : {
         status: 'False',
         reason: Reason.RestartsDisabled,
         message: `This tokensync installation does not restart workloads, so ${names} will keep the token they read at start until restarted by hand. A platform administrator enables it with the chart value restartTargets.enabled=true (controller flag --enable-restart-targets)`,
       };
+}
+
+/**
+ * RenewalWindow: present only when spec.renewal.windows is set and a renewal is scheduled. From spec and status alone
+ * (like every condition), so it reads the same after a restart.
+ */
+export function renewalWindowCondition(input: ReadinessInput): ConditionValue | undefined {
+  const windows = input.sat.spec.renewal?.windows;
+  const { renewalTime, expiresAt } = input.status;
+  if (!windows?.length || !renewalTime || input.deleting) return undefined;
+  const at = Date.parse(renewalTime);
+  if (inWindow(windows, at)) {
+    return {
+      status: 'True',
+      reason: Reason.InsideWindow,
+      message: `Renews at ${renewalTime}, inside the renewal windows`,
+    };
+  }
+  const next = nextInWindow(windows, at);
+  const opens = next ? `; the next window opens at ${rfc3339(new Date(next.at))}` : '';
+  return {
+    status: 'False',
+    reason: Reason.OutsideWindow,
+    message: `No renewal window (${describeWindows(windows)}) opens early enough before the token expires at ${expiresAt}: it is renewed at ${renewalTime}, outside the windows, rather than left to expire${opens}. Widen the windows or renew earlier (renewBefore) so a window fits`,
+  };
 }
 
 /** The full condition list this resource should carry now (lastTransitionTime kept where status did not flip). */
@@ -218,6 +253,16 @@ export function computeConditions(input: ReadinessInput): Condition[] {
     );
   } else {
     conditions = conditions.filter((c) => c.type !== ConditionType.RestartTargets);
+  }
+  const window = renewalWindowCondition(input);
+  if (window) {
+    conditions = setCondition(
+      conditions,
+      { type: ConditionType.RenewalWindow, ...window, observedGeneration: generation },
+      input.now,
+    );
+  } else {
+    conditions = conditions.filter((c) => c.type !== ConditionType.RenewalWindow);
   }
   return conditions;
 }
@@ -256,6 +301,10 @@ export async function settle(round: Round, options: { deleting?: boolean } = {})
     (lifetimeBefore?.status !== 'False' || lifetimeBefore.reason !== lifetime.reason)
   ) {
     round.event('Warning', EventReason.LifetimeShortened, lifetime.message);
+  }
+  const window = getCondition(conditions, ConditionType.RenewalWindow);
+  if (window?.status === 'False' && !sameReason(before, ConditionType.RenewalWindow, window.reason, window.message)) {
+    round.event('Warning', EventReason.RenewalOutsideWindow, window.message);
   }
   await round.flush();
   observe(round);

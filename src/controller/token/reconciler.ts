@@ -17,6 +17,8 @@ import { openJournal } from './journal.ts';
 import { evaluate } from './policies/chain.ts';
 import { settle } from './readiness.ts';
 import { recover } from './recover.ts';
+import { alignRenewalToWindows } from './renewal-window.ts';
+import { restartOwed } from './restart.ts';
 import { revokeDue } from './retire.ts';
 import { Round } from './round.ts';
 import { syncSecretMetadata } from './secret-metadata.ts';
@@ -28,10 +30,12 @@ const CONFLICT_RETRY_MS = 5 * 60_000;
 
 /**
  * Reconciles one ServiceAccountToken from observed state. A short dispatcher: each decision lives in its own module
- * (policies/ says whether to mint, issue.ts mints, recover.ts settles an interrupted mint, retire.ts revokes after
- * the grace period, finalize.ts handles deletion, secret-metadata.ts keeps the Secret's labels, readiness.ts says
- * Ready). Whatever a step does or throws, readiness.ts's `settle` runs last, so status and metrics always tell the
- * token's real state. Level-triggered and idempotent: with nothing to do, it writes nothing.
+ * (policies/ says whether to mint, issue.ts mints, recover.ts settles an interrupted mint, restart.ts restarts
+ * workloads after a rotation, retire.ts revokes after the grace period or once those rolled out, renewal-window.ts
+ * keeps the renewal time inside spec.renewal.windows, finalize.ts handles deletion, secret-metadata.ts keeps the
+ * Secret's labels, readiness.ts says Ready). Whatever a step does or throws, readiness.ts's `settle` runs last, so
+ * status and metrics always tell the token's real state. Level-triggered and idempotent: with nothing to do, it
+ * writes nothing.
  */
 export class TokenReconciler {
   readonly #deps: TokenDeps;
@@ -127,8 +131,10 @@ export class TokenReconciler {
       }
     } else if (round.secret) {
       await syncSecretMetadata(round, round.secret);
+      alignRenewalToWindows(round);
     }
-    return earliest(wait, await revokeDue(round));
+    const restartWait = await restartOwed(round);
+    return earliest(wait, restartWait, await revokeDue(round));
   }
 }
 

@@ -4,6 +4,7 @@ import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { accountRef } from '../naming.ts';
 import { recordFailure } from './failure.ts';
+import { GATE_POLL_MS, gated, rolloutGate } from './rollout-gate.ts';
 import type { Round } from './round.ts';
 
 type Retiring = NonNullable<ServiceAccountTokenStatus['retiring']>[number];
@@ -50,13 +51,29 @@ export function nextRevocationMs(round: Round): number | undefined {
 }
 
 /**
- * Revokes the retired tokens whose grace period is over (make before break: the Secret already holds their
- * successor). 404 upstream counts as done. Returns a retry delay when a revocation failed.
+ * Revokes the retired tokens whose grace period is over, or whose consumers all run their successor: with restart
+ * targets, at the earlier of "every restarted workload rolled out" (rollout-gate.ts) and revokeAt (make before break:
+ * the Secret already holds their successor). 404 upstream counts as done. Returns a retry delay when a revocation
+ * failed, or the gate's poll interval while a token waits for rollouts.
  */
 export async function revokeDue(round: Round): Promise<number | undefined> {
   const retiring = round.status.retiring ?? [];
-  const due = retiring.filter((t) => Date.parse(t.revokeAt) <= round.now.getTime());
-  if (!due.length) return undefined;
+  const now = round.now.getTime();
+  const due = retiring.filter((t) => Date.parse(t.revokeAt) <= now);
+  const waiting = retiring.filter((t) => Date.parse(t.revokeAt) > now && gated(round.status, t));
+  let poll: number | undefined;
+  const rolledOut = new Set<string>();
+  if (waiting.length) {
+    const gate = await rolloutGate(round);
+    if (gate.open) {
+      for (const t of waiting) rolledOut.add(t.tokenId);
+      due.push(...waiting);
+    } else {
+      round.deps.logger.debug({ ...round.log(), why: gate.why }, 'old token waits for the rollout');
+      poll = Math.min(GATE_POLL_MS, ...waiting.map((t) => Date.parse(t.revokeAt) - now));
+    }
+  }
+  if (!due.length) return poll;
   const r = await round.resolve();
   if (!r.ok) {
     round.deps.logger.warn({ ...round.log(), reason: r.reason }, `cannot revoke retired tokens yet: ${r.message}`);
@@ -74,7 +91,13 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
       revoked.add(token.tokenId);
       failpoint('after-revoke');
       round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'success' });
-      round.event('Normal', EventReason.Revoked, `Revoked retired token ${token.name ?? token.tokenId}`);
+      round.event(
+        'Normal',
+        EventReason.Revoked,
+        rolledOut.has(token.tokenId)
+          ? `Revoked retired token ${token.name ?? token.tokenId}: every restart target rolled out (the grace period would have ended at ${token.revokeAt})`
+          : `Revoked retired token ${token.name ?? token.tokenId}`,
+      );
     } catch (error) {
       round.deps.metrics?.revocations.inc({ provider: r.providerKey, result: 'error' });
       failure = error;
@@ -94,5 +117,5 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
       `Could not revoke retired token ${name?.name ?? name?.tokenId}`,
     );
   }
-  return undefined;
+  return poll;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { egressPolicyOf, parseControllerFlags } from '../../../src/cli/controller-flags.ts';
 import { decideEgress } from '../../../src/providers/transport/egress-policy.ts';
+import { ROLLOUT_CRD } from '../../support/argo-rollouts.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../support/control-plane.ts';
 
 const CHART = join(REPO_ROOT, 'charts', 'tokensync');
@@ -409,12 +410,10 @@ describe('RBAC of the rendered chart', () => {
     ['watch', 'secrets'],
     ['create', 'events.events.k8s.io'],
   ];
-  // Only with restartTargets.enabled=true.
-  const restarts = [
-    ['patch', 'deployments.apps'],
-    ['patch', 'statefulsets.apps'],
-    ['patch', 'daemonsets.apps'],
-  ];
+  // Only with restartTargets.enabled=true: restart (patch), selector targets (list), the rollout gate (get).
+  const restarts = ['deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'rollouts.argoproj.io'].flatMap(
+    (resource) => ['get', 'list', 'patch'].map((verb) => [verb, resource]),
+  );
   // Secure metrics (the default): cluster-scoped reviews, granted by the tokensync-metrics-auth ClusterRole.
   const metricsAuthNeeded = [
     ['create', 'tokenreviews.authentication.k8s.io'],
@@ -462,8 +461,9 @@ describe('RBAC of the rendered chart', () => {
 
   async function applyRbac(...extra: string[]) {
     const { objects } = await template(...extra);
-    // The CRDs too (idempotent): can-i resolves tokensync.io resources through discovery.
-    const rbac = objects.filter((o) => /Role|ServiceAccount|CustomResourceDefinition/.test(o.kind));
+    // The CRDs too (idempotent): can-i resolves tokensync.io resources through discovery, and argoproj.io rollouts
+    // (not installed on a bare API server: a minimal CRD of the same group and kind).
+    const rbac = [...objects.filter((o) => /Role|ServiceAccount|CustomResourceDefinition/.test(o.kind)), ROLLOUT_CRD];
     const r = await cp.kubectl(['apply', '-f', '-'], { input: rbac.map((o) => JSON.stringify(o)).join('\n') });
     expect(r.code, r.stderr).toBe(0);
     return objects;
@@ -482,10 +482,13 @@ describe('RBAC of the rendered chart', () => {
     expect(await canI(['delete', 'leases.coordination.k8s.io'], { as: SA, namespace: NS })).toBe('no');
   });
 
-  it('workload restarts are an opt-in grant: patch on workloads only with restartTargets.enabled', async () => {
+  it('workload restarts are an opt-in grant: workloads only with restartTargets.enabled', async () => {
     await applyRbac('--set', 'restartTargets.enabled=true');
     for (const args of restarts) expect(await canI(args, { as: SA }), args.join(' ')).toBe('yes');
-    expect(await canI(['get', 'deployments.apps'], { as: SA })).toBe('no');
+    for (const verb of ['watch', 'update', 'delete', 'create']) {
+      expect(await canI([verb, 'deployments.apps'], { as: SA }), verb).toBe('no');
+    }
+    expect(await canI(['get', 'pods'], { as: SA })).toBe('no');
     await applyRbac();
     for (const args of restarts) expect(await canI(args, { as: SA }), args.join(' ')).toBe('no');
   });

@@ -51,11 +51,14 @@ export class Harness {
       admissionPlugins?: string[];
       /** Namespaces to create before the chart's RBAC is applied (namespaced mode puts Roles in them). */
       namespaces?: string[];
+      /** Run kube-controller-manager with these controllers besides the default ones (e.g. deployment, replicaset). */
+      controllers?: string[];
     } = {},
   ): Promise<void> {
     this.cp = await startControlPlane({
       auditWrites: options.auditWrites ?? false,
-      controllerManager: options.controllerManager ?? false,
+      controllerManager: (options.controllerManager ?? false) || !!options.controllers,
+      ...(options.controllers ? { controllers: options.controllers } : {}),
       ...(options.auditUsers ? { auditUsers: options.auditUsers } : {}),
       ...(options.admissionPlugins ? { admissionPlugins: options.admissionPlugins } : {}),
     });

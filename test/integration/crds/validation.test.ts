@@ -148,6 +148,62 @@ describe('ServiceAccountToken rejects', () => {
       'spec.restartTargets[0].kind: Unsupported value: "Pod"',
     );
   });
+
+  it('a restart target with both a name and a selector, or neither', async () => {
+    const selector = { matchLabels: { app: 'web' } };
+    await expectRejected(
+      sat('restart-both', { ...token, restartTargets: [{ kind: 'Deployment', name: 'web', selector }] }),
+      'spec.restartTargets[0]: Invalid value',
+      'set exactly one of name and selector',
+    );
+    await expectRejected(
+      sat('restart-neither', { ...token, restartTargets: [{ kind: 'Rollout' }] }),
+      'set exactly one of name and selector',
+    );
+  });
+
+  it('a restart target selector that selects every workload, or misuses an operator', async () => {
+    await expectRejected(
+      sat('restart-everything', { ...token, restartTargets: [{ kind: 'DaemonSet', selector: {} }] }),
+      'an empty selector would select every workload of the kind',
+    );
+    await expectRejected(
+      sat('restart-in-nothing', {
+        ...token,
+        restartTargets: [{ kind: 'Deployment', selector: { matchExpressions: [{ key: 'app', operator: 'In' }] } }],
+      }),
+      'In and NotIn need values; Exists and DoesNotExist take none',
+    );
+  });
+
+  it('a renewal window that is not a window', async () => {
+    await expectRejected(
+      sat('window-empty', { ...token, renewal: { windows: [{ start: '09:00', end: '09:00' }] } }),
+      'start and end must differ',
+    );
+    await expectRejected(
+      sat('window-hour', { ...token, renewal: { windows: [{ start: '9:00', end: '17:00' }] } }),
+      'spec.renewal.windows[0].start',
+    );
+    await expectRejected(
+      sat('window-day', { ...token, renewal: { windows: [{ days: ['Monday'], start: '09:00', end: '17:00' }] } }),
+      'spec.renewal.windows[0].days[0]: Unsupported value: "Monday"',
+    );
+  });
+
+  it('accepts selector targets of every kind and a window past midnight', async () => {
+    const r = await create(
+      sat('workloads-ok', {
+        ...token,
+        restartTargets: [
+          { kind: 'Rollout', name: 'canary' },
+          { kind: 'StatefulSet', selector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] } },
+        ],
+        renewal: { windows: [{ days: ['Sat', 'Sun'], start: '22:00', end: '06:00', timeZone: 'Europe/Berlin' }] },
+      }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+  });
 });
 
 describe('ServiceAccountToken immutable fields', () => {

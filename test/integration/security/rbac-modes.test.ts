@@ -8,6 +8,7 @@
 // request exercises directly (the plugin checks it inside the Secret create), so it is the one exemption below.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeRequest } from '../../../src/kube/client.ts';
+import { installRolloutCrd, rollout } from '../../support/argo-rollouts.ts';
 import { helmTemplate, RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import type { AuditEvent } from '../../support/control-plane.ts';
 import { Harness, isReady, waitFor } from '../controller/harness.ts';
@@ -114,6 +115,8 @@ function rbacMode(mode: {
         [...args, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0'],
         { POD_NAMESPACE: RELEASE_NAMESPACE, POD_NAME: 'tokensync-rbac-test' },
       );
+      // Argo Rollouts' CRD, so that restarting, listing and reading Rollouts is exercised like the apps/v1 kinds.
+      if (mode.restarts) await installRolloutCrd(h.cp);
       reader = await serviceAccountToken(h.cp, 'monitoring', 'prometheus');
       await bindMetricsReaders(h.cp, [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }]);
       await controller.synced(60_000);
@@ -219,14 +222,18 @@ function rbacMode(mode: {
         expect(touched.map((e) => `${e.verb} ${resourceOf(e)}`)).toEqual([]);
         expect((await h.getToken(mode.outside, 'ignored'))?.status).toBeUndefined();
       }
-      if (!mode.restarts) expect(requests.filter((e) => e.objectRef?.apiGroup === 'apps')).toEqual([]);
+      if (!mode.restarts) {
+        const workloadGroups = new Set(['apps', 'argoproj.io']);
+        expect(requests.filter((e) => workloadGroups.has(e.objectRef?.apiGroup ?? ''))).toEqual([]);
+      }
     });
   });
 }
 
 /**
  * The namespaced part: a provider and its credential; a token that rotates (journal, Secret replace, grace, revoke)
- * and restarts workloads; one whose Secret is relabelled and then deleted (repair); one that fails repeatedly (an
+ * and restarts workloads, named and by label selector of every kind (patch, list), the rollout gate reading their
+ * status (get) while the old token waits; one whose Secret is relabelled and then deleted (repair); one that fails repeatedly (an
  * Event series: create, then patch); then deletion of everything, which releases the provider and its credential.
  */
 async function namespacedLifecycle(h: Harness, ns: string, restartsEnabled: boolean): Promise<void> {
@@ -252,14 +259,24 @@ async function namespacedLifecycle(h: Harness, ns: string, restartsEnabled: bool
         { kind: 'Deployment', name: 'reporter' },
         { kind: 'StatefulSet', name: 'indexer' },
         { kind: 'DaemonSet', name: 'agent' },
+        { kind: 'Rollout', name: 'canary' },
       ]
     : [{ kind: 'Deployment', name: 'reporter' }];
-  for (const w of workloads) await h.apply(workload(w.kind, w.name, ns));
+  for (const w of workloads) {
+    await h.apply(w.kind === 'Rollout' ? rollout(w.name, ns, RESTART_ME) : workload(w.kind, w.name, ns));
+  }
+  const selected = { matchLabels: RESTART_ME };
   await h.createToken(ns, 'rotating', {
     lifetime: '1m',
     renewBeforePercentage: 90,
-    rotation: { gracePeriod: '1s' },
-    restartTargets: workloads,
+    // Long enough that the rollout gate reads the workloads (nothing rolls them out here) before revokeAt.
+    rotation: { gracePeriod: '3s' },
+    restartTargets: restartsEnabled
+      ? [
+          { kind: 'Deployment', name: 'reporter' },
+          ...['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'].map((kind) => ({ kind, selector: selected })),
+        ]
+      : workloads,
   });
   // The new field name (the other tokens use the former one, still accepted).
   await h.createToken(ns, 'labelled', { upstreamServiceAccount: 'sa-test', secret: { labels: { team: 'a' } } });
@@ -294,11 +311,13 @@ async function namespacedLifecycle(h: Harness, ns: string, restartsEnabled: bool
   if (restartsEnabled) {
     await waitFor('workloads restarted', async () => {
       for (const w of workloads) {
-        const o = await kubeRequest<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
-          h.kc,
-          { method: 'GET', path: `/apis/apps/v1/namespaces/${ns}/${w.kind.toLowerCase()}s/${w.name}` },
-        );
-        if (!o.spec.template.metadata.annotations?.['tokensync.io/restartedAt']) return false;
+        const group = w.kind === 'Rollout' ? 'argoproj.io/v1alpha1' : 'apps/v1';
+        const o = await kubeRequest<{
+          spec: { restartAt?: string; template: { metadata: { annotations?: Record<string, string> } } };
+        }>(h.kc, { method: 'GET', path: `/apis/${group}/namespaces/${ns}/${w.kind.toLowerCase()}s/${w.name}` });
+        const restarted =
+          w.kind === 'Rollout' ? o.spec.restartAt : o.spec.template.metadata.annotations?.['tokensync.io/restartedAt'];
+        if (!restarted) return false;
       }
       return true;
     });
@@ -335,6 +354,9 @@ async function finalizersOf(h: Harness, namespace: string, name: string): Promis
   return s.metadata.finalizers ?? [];
 }
 
+/** The label the selector targets of the lifecycle match. */
+const RESTART_ME = { 'restart-on-rotation': 'yes' };
+
 function workload(kind: string, name: string, namespace: string): Record<string, unknown> {
   const template = {
     metadata: { labels: { app: name } },
@@ -342,7 +364,7 @@ function workload(kind: string, name: string, namespace: string): Record<string,
   };
   const spec: Record<string, unknown> = { selector: { matchLabels: { app: name } }, template };
   if (kind === 'StatefulSet') spec['serviceName'] = name;
-  return { apiVersion: 'apps/v1', kind, metadata: { name, namespace }, spec };
+  return { apiVersion: 'apps/v1', kind, metadata: { name, namespace, labels: RESTART_ME }, spec };
 }
 
 async function secretLabels(h: Harness, namespace: string, name: string) {

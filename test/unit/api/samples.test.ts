@@ -7,8 +7,10 @@ import {
   credentialsProviderKind,
   type KindDefinition,
   PROVIDER_TYPES,
+  type ServiceAccountTokenSpec,
   serviceAccountTokenKind,
 } from '../../../src/api/v1alpha1/index.ts';
+import { renewalTime } from '../../../src/controller/schedule.ts';
 import { sampleDocs, sampleFiles } from '../../support/samples.ts';
 
 const kinds: Record<string, KindDefinition> = {
@@ -64,6 +66,15 @@ describe('deploy/samples', () => {
     expect(augment.secret.template['session.json']).toContain('{{ .token | json }}');
   });
 
+  it('renewal-window.yaml: a renewal due on Friday evening waits for Monday 09:00 in Berlin, as its comment says', () => {
+    const sat = tokensyncDocs.find((d) => d.file === 'renewal-window.yaml' && d.object.kind === 'ServiceAccountToken')!;
+    const spec = serviceAccountTokenKind.spec.parse(sat.object['spec']) as ServiceAccountTokenSpec;
+    // Issued so that it falls due (renewBefore 96h of 168h) Friday 2026-11-27 18:00 CET.
+    const issuedAt = new Date('2026-11-24T17:00:00Z');
+    const expiresAt = new Date(issuedAt.getTime() + 168 * 3_600_000);
+    expect(renewalTime(spec, issuedAt, expiresAt, 0)?.toISOString()).toBe('2026-11-30T08:00:00.000Z');
+  });
+
   it('keeps every sample file parseable with documents', () => {
     expect(sampleFiles().length).toBeGreaterThanOrEqual(9);
   });
@@ -99,6 +110,43 @@ const badTokens: Array<[string, Record<string, unknown>]> = [
   ['bad secret name', { ...validToken, secret: { name: 'Not_A_Name' } }],
   ['bad deletionPolicy', { ...validToken, deletionPolicy: 'Delete' }],
   ['bad restart target kind', { ...validToken, restartTargets: [{ kind: 'Pod', name: 'x' }] }],
+  [
+    'restart target with both name and selector',
+    { ...validToken, restartTargets: [{ kind: 'Deployment', name: 'x', selector: { matchLabels: { a: 'b' } } }] },
+  ],
+  ['restart target with neither name nor selector', { ...validToken, restartTargets: [{ kind: 'Deployment' }] }],
+  [
+    'restart target selector that selects everything',
+    { ...validToken, restartTargets: [{ kind: 'Rollout', selector: {} }] },
+  ],
+  [
+    'restart target selector In without values',
+    {
+      ...validToken,
+      restartTargets: [{ kind: 'Deployment', selector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }],
+    },
+  ],
+  [
+    'restart target selector Exists with values',
+    {
+      ...validToken,
+      restartTargets: [
+        { kind: 'Deployment', selector: { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] } },
+      ],
+    },
+  ],
+  ['renewal window at 9am', { ...validToken, renewal: { windows: [{ start: '9:00', end: '17:00' }] } }],
+  ['renewal window at 25:00', { ...validToken, renewal: { windows: [{ start: '09:00', end: '25:00' }] } }],
+  ['renewal window of no length', { ...validToken, renewal: { windows: [{ start: '09:00', end: '09:00' }] } }],
+  [
+    'renewal window on a day that is not one',
+    { ...validToken, renewal: { windows: [{ days: ['Monday'], start: '09:00', end: '17:00' }] } },
+  ],
+  [
+    'renewal window in an unknown time zone',
+    { ...validToken, renewal: { windows: [{ start: '09:00', end: '17:00', timeZone: 'CEST' }] } },
+  ],
+  ['renewal with no windows', { ...validToken, renewal: { windows: [] } }],
   ['too many scopes', { ...validToken, scopes: Array.from({ length: 65 }, (_, i) => `s${i}`) }],
 ];
 

@@ -3,7 +3,7 @@ import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { egressPolicyOf, parseControllerFlags } from '../../../src/cli/controller-flags.ts';
 import { sameConditions, setCondition } from '../../../src/controller/conditions.ts';
 import { FreshnessTracker } from '../../../src/controller/freshness.ts';
-import { matchesSelector } from '../../../src/controller/label-selector.ts';
+import { matchesSelector, selectorQuery } from '../../../src/controller/label-selector.ts';
 import { tokenNamePrefixOf, upstreamAccountOf, upstreamTokenName } from '../../../src/controller/naming.ts';
 import { tokenSpecHash } from '../../../src/controller/spec-hash.ts';
 import { observeSecret, SecretHasher } from '../../../src/kube/secrets.ts';
@@ -52,6 +52,20 @@ describe('label selectors', () => {
     );
     expect(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels)).toBe(false);
     expect(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels)).toBe(true);
+  });
+
+  it('writes the query form the API server parses (?labelSelector=)', () => {
+    expect(
+      selectorQuery({
+        matchLabels: { app: 'web', 'app.kubernetes.io/part-of': 'shop' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a', 'b'] },
+          { key: 'env', operator: 'NotIn', values: ['dev'] },
+          { key: 'canary', operator: 'Exists' },
+          { key: 'legacy', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe('app=web,app.kubernetes.io/part-of=shop,tier in (a,b),env notin (dev),canary,!legacy');
   });
 });
 
