@@ -48,6 +48,8 @@ for _ in $(seq 1 60); do curl -fsS "$api/healthz" >/dev/null 2>&1 && break; slee
 echo "   $api"
 
 say "Starting the controller (log: $work/controller.log)"
+# The controller keeps its Secret-hash key in its own namespace (as the chart's release namespace).
+kubectl create namespace tokensync-system >/dev/null
 # --egress-allow: the reference credentials API listens on loopback, which providers may not call by default.
 node src/cli/main.ts controller --log-format pretty --metrics-bind-address 127.0.0.1:0 \
   --health-probe-bind-address 127.0.0.1:0 --egress-allow 127.0.0.1 > "$work/controller.log" 2>&1 &
