@@ -36,3 +36,41 @@ export function manualClock(
     },
   };
 }
+
+/**
+ * A sleep that `wake()` cuts short: loops that wait between retries (informer reconnects, lease renewals) must stop
+ * at once when asked, not after their current wait.
+ */
+export class Sleeper {
+  readonly #clock: Clock;
+  #wake: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(clock: Clock = realClock) {
+    this.#clock = clock;
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const handle = this.#clock.setTimeout(done, ms);
+      const clock = this.#clock;
+      function done() {
+        clock.clearTimeout(handle);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** Ends the current sleep, if any. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Ends the current sleep and makes every later one return at once. */
+  stop(): void {
+    this.#stopped = true;
+    this.wake();
+  }
+}

@@ -10,6 +10,8 @@
 // Objects pass through `transform` on ingest so the cache holds only what controllers need (DESIGN §3: no
 // managedFields, Secrets as metadata + a hash of their data).
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
+import { type Clock, realClock, Sleeper } from '../clock.ts';
 import { isGone, kubeRequest, statusCodeOf } from './client.ts';
 
 export interface InformerLogger {
@@ -34,9 +36,14 @@ export interface InformerOptions<T> {
   /** Page size of the list call. Default 500. */
   pageSize?: number;
   logger?: InformerLogger;
-  backoff?: { initialMs: number; maxMs: number };
+  /** Reconnect backoff after consecutive failures. Default 0.8 s doubling to 30 s, equal jitter. */
+  backoff?: BackoffPolicy;
   random?: () => number;
+  clock?: Clock;
 }
+
+/** Equal jitter: never less than half the delay, never in lockstep with the other informers. */
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 800, maxMs: 30_000, jitter: 'equal' };
 
 export type InformerEvent<T> =
   | { type: 'add'; object: T }
@@ -87,7 +94,8 @@ export class Informer<T extends Meta> {
   #running: Promise<void> | undefined;
   #currentWatch: AbortController | undefined;
   #abortReason: WatchOutcome | undefined;
-  #wake: (() => void) | undefined;
+  readonly #clock: Clock;
+  readonly #sleeper: Sleeper;
   #restarts = 0;
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
@@ -97,6 +105,8 @@ export class Informer<T extends Meta> {
     this.#log = options.logger ?? noopLogger;
     this.#transform = options.transform ?? ((o) => o as T);
     this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? realClock;
+    this.#sleeper = new Sleeper(this.#clock);
   }
 
   /** Number of watches started after the first one (reconnects, relists, stall recoveries). */
@@ -127,7 +137,7 @@ export class Informer<T extends Meta> {
     this.#stopped = true;
     this.#resume?.();
     this.#abortWatch({ kind: 'stopped' });
-    this.#wake?.();
+    this.#sleeper.stop();
     await this.#running;
     this.#running = undefined;
   }
@@ -201,12 +211,12 @@ export class Informer<T extends Meta> {
       if (this.#stopped) break;
       if (!first) this.#restarts++;
       first = false;
-      const started = Date.now();
+      const started = this.#clock.now();
       const outcome = await this.#watchOnce();
       if (this.#stopped || outcome.kind === 'stopped') break;
       if (outcome.kind === 'closed') {
         // A watch that ran a while and ended is the normal server-side timeout; one that ends at once is a failure.
-        failures = Date.now() - started > 1000 ? 0 : failures + 1;
+        failures = this.#clock.now() - started > 1000 ? 0 : failures + 1;
         if (failures > 0) await this.#sleep(this.#backoff(failures));
         continue;
       }
@@ -408,22 +418,11 @@ export class Informer<T extends Meta> {
   }
 
   #backoff(failures: number): number {
-    const { initialMs, maxMs } = this.#opts.backoff ?? { initialMs: 800, maxMs: 30_000 };
-    const d = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
-    // Equal jitter: never less than half the backoff, never in lockstep with other informers.
-    return d / 2 + (this.#random() * d) / 2;
+    return backoffDelay(this.#opts.backoff ?? DEFAULT_BACKOFF, failures, this.#random);
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return this.#sleeper.sleep(ms);
   }
 }
 

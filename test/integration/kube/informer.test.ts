@@ -57,7 +57,7 @@ function informer(
     kubeConfig: kc,
     path: `/api/v1/namespaces/${ns}/configmaps`,
     transform: stripManagedFields,
-    backoff: { initialMs: 50, maxMs: 500 },
+    backoff: { baseMs: 50, maxMs: 500, jitter: 'equal' },
     ...extra,
   });
   const events: InformerEvent<ConfigMap>[] = [];
@@ -219,7 +219,7 @@ describe('Informer against a real API server', () => {
       kubeConfig: kc,
       path,
       transform: stripManagedFields,
-      backoff: { initialMs: 50, maxMs: 500 },
+      backoff: { baseMs: 50, maxMs: 500, jitter: 'equal' },
       logger,
     });
     informers.push(inf as unknown as Informer<ConfigMap>);

@@ -89,7 +89,7 @@ function makeInformer(fake: Fake, extra: Partial<ConstructorParameters<typeof In
   const inf = new Informer<Obj>({
     kubeConfig: fake.kc,
     path: '/api/v1/configmaps',
-    backoff: { initialMs: 20, maxMs: 200 },
+    backoff: { baseMs: 20, maxMs: 200, jitter: 'equal' },
     logger: { debug() {}, info: (_o, m) => logged.push(m ?? ''), warn: (_o, m) => logged.push(m ?? '') },
     ...extra,
   });
@@ -182,7 +182,10 @@ describe('Informer watch handling', () => {
       res.end('{"kind":"Status","code":500}');
     };
     fake.script.push(fail, fail, fail, fail);
-    const { inf } = makeInformer(fake, { backoff: { initialMs: 100, maxMs: 10_000 }, random: () => 0.9999 });
+    const { inf } = makeInformer(fake, {
+      backoff: { baseMs: 100, maxMs: 10_000, jitter: 'equal' },
+      random: () => 0.9999,
+    });
     await inf.start();
     await waitFor(() => fake.watches.length === 5, 'five watch attempts');
     const gaps = fake.watches.slice(1).map((w, i) => w.at - fake.watches[i]!.at);
