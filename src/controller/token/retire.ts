@@ -3,7 +3,7 @@ import { failpoint } from '../../failpoints.ts';
 import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { accountRef } from '../naming.ts';
-import { recordFailure } from './failure.ts';
+import { CLEARED_FAILURE, recordFailure } from './failure.ts';
 import { GATE_POLL_MS, gated, rolloutGate } from './rollout-gate.ts';
 import type { Round } from './round.ts';
 
@@ -107,6 +107,9 @@ export async function revokeDue(round: Round): Promise<number | undefined> {
   if (revoked.size) {
     const remaining = retiring.filter((t) => !revoked.has(t.tokenId));
     round.set({ retiring: remaining.length ? remaining : null });
+    // The token in use needed nothing this round, so a failure still on record was an earlier revocation's, and
+    // this one succeeded: clear it, or Ready and Issuing would keep quoting a problem that is over.
+    if (!failure && !round.violation && round.status.lastFailure) round.set({ ...CLEARED_FAILURE });
   }
   if (failure) {
     const name = due.find((t) => !revoked.has(t.tokenId));

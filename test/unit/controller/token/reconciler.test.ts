@@ -264,6 +264,26 @@ describe('token reconciler: rotation', () => {
     expect(t.provider.calls.filter((c) => c.operation === 'revoke')).toHaveLength(1);
   });
 
+  it('clears a failed revocation from status once the retry revokes the token', async () => {
+    const t = setup({ lifetime: '1h', rotation: { gracePeriod: '5m' } });
+    await t.run();
+    t.clock.set(Date.parse(t.kube.token.status!.renewalTime!) + 1);
+    await t.run();
+    t.clock.advance(5 * 60_000);
+    t.provider.failNext(1, transient('credentials API unavailable'), { operations: ['revoke'] });
+    await t.run();
+    expect(t.kube.token.status).toMatchObject({ lastFailureReason: 'UpstreamError', failureCount: 1 });
+    expect(t.kube.token.status?.retiring).toHaveLength(1);
+
+    t.clock.set(Date.parse(t.kube.token.status!.nextAttemptAt!) + 1);
+    await t.run();
+    expect(t.provider.liveTokens()).toEqual(['reporting-11111111-r2']);
+    expect(t.kube.token.status?.retiring).toBeUndefined();
+    expect(t.kube.token.status?.lastFailure).toBeUndefined();
+    expect(t.kube.token.status?.failureCount).toBeUndefined();
+    expect(t.condition('Ready')).toMatchObject({ status: 'True', reason: 'Issued' });
+  });
+
   it('waits for the retiring list to drain instead of overflowing it', async () => {
     const t = setup({ lifetime: '1h' });
     await t.run();
