@@ -84,6 +84,8 @@ export class MemoryKube {
   #rv = 100;
   /** Return an error to refuse a Secret write (dry runs included), as admission or validation would. */
   refuseSecretWrite: ((manifest: SecretManifest) => Error | undefined) | undefined;
+  /** Return an error to refuse a write to the resource's metadata (journal, finalizer), as an admission policy would. */
+  refuseMetadataWrite: ((patch: TokenMetadataPatch) => Error | undefined) | undefined;
 
   constructor(token: ServiceAccountToken) {
     this.token = token;
@@ -164,6 +166,8 @@ export class MemoryKube {
         patchMetadata: async (_sat, metadata: TokenMetadataPatch, opts = {}) => {
           if (opts.resourceVersion && opts.resourceVersion !== this.token.metadata.resourceVersion)
             throw apiError(409, 'conflict');
+          const refusal = this.refuseMetadataWrite?.(metadata);
+          if (refusal) throw refusal;
           this.writes.push({ kind: 'token-metadata', body: metadata });
           const annotations: Record<string, string> = { ...(this.token.metadata.annotations ?? {}) };
           for (const [k, v] of Object.entries(metadata.annotations ?? {})) {

@@ -85,6 +85,11 @@ export const Reason = {
   SecretRepaired: 'SecretRepaired',
   /** The API server refused the Secret write (validation, admission policy, quota, RBAC, size): fix that first. */
   SecretRejected: 'SecretRejected',
+  /**
+   * The API server refused tokensync's write to this ServiceAccountToken itself (an admission policy or webhook,
+   * RBAC): the mint is recorded there before it happens, so nothing is minted until the write is accepted.
+   */
+  WriteRejected: 'WriteRejected',
   /** The Secret holding the token is missing and a new token could not be written yet. */
   SecretMissing: 'SecretMissing',
   /** The minted value cannot be stored (empty, control characters, too large): it was revoked. */
@@ -129,6 +134,7 @@ export const EventReason = {
   ProviderNotReady: 'ProviderNotReady',
   RestartedWorkload: 'RestartedWorkload',
   SecretRejected: 'SecretRejected',
+  WriteRejected: 'WriteRejected',
   ValueRejected: 'ValueRejected',
   LifetimeShortened: 'LifetimeShortened',
   RenewalOutsideWindow: 'RenewalOutsideWindow',

@@ -27,6 +27,11 @@ export class SecretRejectedError extends Error {
  */
 const REFUSED_STATUSES = new Set([400, 403, 413, 422]);
 
+/** The API server refused the write to the resource that records a mint before it happens (issue.ts, write 1). */
+export class WriteRejectedError extends Error {
+  override readonly name = 'WriteRejectedError';
+}
+
 export function isRefusedWrite(error: unknown): boolean {
   const code = statusCodeOf(error);
   return code !== undefined && REFUSED_STATUSES.has(code);
@@ -56,6 +61,7 @@ export function classify(error: unknown): FailureClass {
   }
   if (error instanceof SecretRejectedError) return { reason: Reason.SecretRejected, policy: PERMANENT_FAILURE };
   if (error instanceof ValueRejectedError) return { reason: Reason.ValueRejected, policy: PERMANENT_FAILURE };
+  if (error instanceof WriteRejectedError) return { reason: Reason.WriteRejected, policy: PERMANENT_FAILURE };
   return { reason: Reason.UpstreamError, policy: TRANSIENT_FAILURE };
 }
 

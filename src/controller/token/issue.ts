@@ -19,6 +19,7 @@ import {
   recordFailure,
   SecretRejectedError,
   ValueRejectedError,
+  WriteRejectedError,
 } from './failure.ts';
 import { journalAnnotation } from './journal.ts';
 import type { Violation } from './policies/checks.ts';
@@ -79,7 +80,21 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   round.deps.logger.info({ ...round.log(), revision, action: violation.action, reason: violation.reason }, 'issuing');
   // The provider and its credential must outlive what is minted with them (namespace teardown, R3).
   await round.deps.protect?.(r);
-  await journal(round, name, revision);
+  try {
+    await journal(round, name, revision);
+  } catch (error) {
+    // A conflict (stale cache, another replica) is retried by the work queue as usual; a refusal would be refused
+    // again, so it is recorded where the user looks, with the slow backoff of any refusal a human must fix.
+    if (!isRefusedWrite(error)) throw error;
+    return recordFailure(
+      round,
+      new WriteRejectedError(`the API server refused the write to this resource: ${describe(error)}`, {
+        cause: error,
+      }),
+      EventReason.WriteRejected,
+      'Nothing was minted',
+    );
+  }
   failpoint('after-journal');
 
   let issued: IssuedToken;

@@ -94,6 +94,27 @@ describe('token reconciler: a Secret write the API server refuses', () => {
   });
 });
 
+describe('token reconciler: a write to the resource itself the API server refuses', () => {
+  it('mints nothing, says so in Ready and a Warning, and backs off as for any refusal a human must fix', async () => {
+    const t = setup();
+    t.kube.refuseMetadataWrite = () =>
+      refusal(403, 'serviceaccounttokens "reporting" is forbidden: ValidatingAdmissionPolicy denied the request');
+    await t.run();
+    expect(t.provider.mints).toBe(0);
+    expect(t.condition('Ready')).toMatchObject({ status: 'False', reason: 'WriteRejected' });
+    expect(t.condition('Ready')!.message).toContain('ValidatingAdmissionPolicy denied');
+    expect(t.events.map((e) => e.reason)).toContain('WriteRejected');
+    const status = t.kube.token.status!;
+    expect(Date.parse(status.nextAttemptAt!) - t.clock.now()).toBeGreaterThanOrEqual(20_000);
+
+    t.kube.refuseMetadataWrite = undefined;
+    t.clock.set(Date.parse(status.nextAttemptAt!) + 1);
+    await t.run();
+    expect(t.provider.mints).toBe(1);
+    expect(t.condition('Ready')).toMatchObject({ status: 'True', reason: 'Issued' });
+  });
+});
+
 describe('token reconciler: the value is checked before it lands', () => {
   it.each([
     ['an empty value', '', /empty token value/],
