@@ -18,6 +18,8 @@ const IDENTITY = 'tokensync-restricted';
 const VAP_NS = 'refused-vap';
 const QUOTA_NS = 'refused-quota';
 const RBAC_NS = 'refused-rbac';
+/** Here the write refused is the one to the ServiceAccountToken that records a mint before it happens. */
+const JOURNAL_NS = 'refused-journal';
 
 interface Mechanism {
   namespace: string;
@@ -106,11 +108,11 @@ beforeAll(async () => {
   const kubeconfig = await restrictedIdentity(h.cp, {
     name: IDENTITY,
     withhold: { resource: 'secrets', verbs: ['create'] },
-    grantIn: [RELEASE_NAMESPACE, VAP_NS, QUOTA_NS],
+    grantIn: [RELEASE_NAMESPACE, VAP_NS, QUOTA_NS, JOURNAL_NS],
   });
   h.controllerKubeconfigPath = kubeconfig;
   h.controllerKubeConfig = loadKubeConfig({ kubeconfig });
-  for (const ns of [VAP_NS, QUOTA_NS, RBAC_NS]) await h.setupNamespace(ns);
+  for (const ns of [VAP_NS, QUOTA_NS, RBAC_NS, JOURNAL_NS]) await h.setupNamespace(ns);
 
   await kubectlApply([
     {
@@ -141,6 +143,41 @@ beforeAll(async () => {
         policyName: 'no-tokensync-secrets',
         validationActions: ['Deny'],
         matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': VAP_NS } } },
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'no-mint-journal' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ['tokensync.io'],
+              apiVersions: ['v1alpha1'],
+              operations: ['UPDATE'],
+              resources: ['serviceaccounttokens'],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression:
+              "!has(object.metadata.annotations) || !('tokensync.io/pending-mint' in object.metadata.annotations)",
+            message: 'no mints recorded in this namespace',
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: 'no-mint-journal-here' },
+      spec: {
+        policyName: 'no-mint-journal',
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': JOURNAL_NS } } },
       },
     },
     // The credential Secret is already there: one Secret is all the quota allows.
@@ -264,4 +301,40 @@ describe('a Secret write the API server refuses (R1, R2)', () => {
     expect(await unsettled(h, { include: ours })).toEqual([]);
     expect(await leaks(h)).toEqual([]);
   }, 300_000);
+
+  it('a refused write to the resource itself mints nothing and says WriteRejected; after the fix and a renew, Ready', async () => {
+    await h.createToken(JOURNAL_NS, 'blocked', { serviceAccount: `sa-${JOURNAL_NS}` });
+    const sat = await waitFor('WriteRejected', async () => {
+      const s = await token(JOURNAL_NS);
+      return readyOf(s)?.reason === 'WriteRejected' ? s : undefined;
+    });
+    expect(readyOf(sat)?.status).toBe('False');
+    expect(readyOf(sat)?.message).toMatch(/Nothing was minted: the API server refused the write to this resource/);
+    expect(readyOf(sat)?.message).toMatch(/no mints recorded in this namespace/);
+    expect(Date.parse(sat.status!.nextAttemptAt!) - Date.parse(sat.status!.lastFailureTime!)).toBeGreaterThan(20_000);
+    expect(h.events.some((e) => e.name === 'blocked' && e.reason === 'WriteRejected')).toBe(true);
+    expect(await calls(JOURNAL_NS)).toEqual({ mints: 0, revokes: 0 });
+
+    await deleteIfPresent(
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/no-mint-journal-here',
+    );
+    await waitFor('the binding gone', async () => {
+      try {
+        await kubeRequest(h.kc, {
+          method: 'PATCH',
+          path: `/apis/tokensync.io/v1alpha1/namespaces/${JOURNAL_NS}/serviceaccounttokens/blocked`,
+          query: { dryRun: 'All' },
+          body: { metadata: { annotations: { 'tokensync.io/pending-mint': '{}' } } },
+          contentType: 'application/merge-patch+json',
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const renewed = await plugin(['renew', 'blocked', '-n', JOURNAL_NS, '--wait', '--timeout', '90s']);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(isReady(await token(JOURNAL_NS))).toBe(true);
+    expect(await calls(JOURNAL_NS)).toEqual({ mints: 1, revokes: 0 });
+  }, 180_000);
 });
