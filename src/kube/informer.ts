@@ -10,6 +10,7 @@
 // Objects pass through `transform` on ingest so the cache holds only what controllers need (DESIGN §3: no
 // managedFields, Secrets as metadata + a hash of their data).
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import { Sleeper } from '../clock.ts';
 import { isGone, kubeRequest, statusCodeOf } from './client.ts';
 
 export interface InformerLogger {
@@ -87,7 +88,7 @@ export class Informer<T extends Meta> {
   #running: Promise<void> | undefined;
   #currentWatch: AbortController | undefined;
   #abortReason: WatchOutcome | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new Sleeper();
   #restarts = 0;
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
@@ -112,6 +113,7 @@ export class Informer<T extends Meta> {
   start(): Promise<void> {
     if (this.#running) throw new Error('informer already started');
     this.#stopped = false;
+    this.#sleeper.start();
     let synced!: () => void;
     const syncedP = new Promise<void>((r) => {
       synced = r;
@@ -127,7 +129,7 @@ export class Informer<T extends Meta> {
     this.#stopped = true;
     this.#resume?.();
     this.#abortWatch({ kind: 'stopped' });
-    this.#wake?.();
+    this.#sleeper.stop();
     await this.#running;
     this.#running = undefined;
   }
@@ -415,15 +417,7 @@ export class Informer<T extends Meta> {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return this.#stopped ? Promise.resolve() : this.#sleeper.sleep(ms);
   }
 }
 
