@@ -207,7 +207,13 @@ export class ShardCoordinator {
       const seen = observationOf(this.#members, name, this.#clock);
       seen.observe(recordOf(lease));
       const holder = seen.liveHolder();
-      if (holder === undefined || holder === this.#o.identity) continue;
+      if (holder === undefined) {
+        // Expired by our clock (a replica that died): delete it, so a replica that joins later does not wait a
+        // lease duration before it counts it dead. A member that was only partitioned re-creates it when it renews.
+        void this.#deleteExpired(lease);
+        continue;
+      }
+      if (holder === this.#o.identity) continue;
       live.add(holder);
       if (labels[SHARD_COUNT_LABEL] !== String(this.shards)) mismatch = `${holder} (${labels[SHARD_COUNT_LABEL]})`;
     }
@@ -215,6 +221,10 @@ export class ShardCoordinator {
     if (selfLive) live.add(this.#o.identity);
     this.#liveMembers = [...live].sort();
     const target = assign(this.shards, this.#liveMembers);
+    this.#log.debug(
+      { identity: this.#o.identity, members: this.#liveMembers, held: [...this.#held.keys()] },
+      'shard tick',
+    );
 
     for (let shard = 0; shard < this.shards; shard++) {
       const lease = byName.get(this.shardLeaseName(shard));
@@ -297,6 +307,23 @@ export class ShardCoordinator {
       this.#o.onOwnedChange?.(this.owned().length);
     } catch (err) {
       this.#log.warn({ err: String(err) }, 'onOwnedChange failed');
+    }
+  }
+
+  async #deleteExpired(lease: V1Lease): Promise<void> {
+    const name = lease.metadata?.name ?? '';
+    try {
+      if (this.#partitioned || name === this.#member.name) return;
+      await this.#api.deleteNamespacedLease({
+        name,
+        namespace: this.#o.namespace,
+        body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
+      });
+      this.#members.delete(name);
+      this.#log.info({ lease: name }, 'deleted the expired member Lease of a replica gone');
+    } catch (err) {
+      // 404 (another member was faster) or 409 (it renewed after all): nothing to do.
+      this.#log.debug({ lease: name, err: String(err) }, 'member Lease not deleted');
     }
   }
 
