@@ -247,7 +247,9 @@ export class ShardCoordinator {
       return;
     }
     this.#mismatchLogged = false;
-    if (!selfLive) return;
+    // Take nothing before our own member Lease shows in a list: replicas starting together see each other first,
+    // instead of the first one taking every shard and handing most back a tick later.
+    if (!selfLive || !byName.has(this.#member.name)) return;
     const wanted = target.flatMap((owner, shard) =>
       owner === this.#o.identity && !this.#held.has(shard) ? [shard] : [],
     );
