@@ -98,6 +98,15 @@ describe.skipIf('reason' in helm)('the sharded setup (replicaCount=3, sharding.e
     ]);
   });
 
+  it('turns TokensyncNoLeader into "some shard is held by nobody" (no pod leads when sharded)', () => {
+    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true']).filter((o) => o.kind === 'PrometheusRule');
+    const alert = JSON.stringify(rule)
+      .split('"alert":')
+      .find((a) => a.startsWith('"TokensyncNoLeader"'));
+    expect(alert).toContain('sum(tokensync_shards_owned{job=\\"tokensync-metrics\\"}) < 16');
+    expect(alert).not.toContain('tokensync_leader');
+  });
+
   it('still refuses several replicas with neither leader election nor sharding', () => {
     expect(() =>
       renderChart((helm as { helm: string }).helm, [
