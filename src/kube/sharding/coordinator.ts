@@ -168,7 +168,12 @@ export class ShardCoordinator {
   async #tick(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs } = this.#o;
     const timeout = Math.max(retryPeriodMs, renewDeadlineMs / 2);
-    const listed = await withTimeout(this.#clock, this.#list(), timeout);
+    // A failed list still renews what we hold (one GET each); it only stops acquisitions and hand-backs this tick.
+    const listing = this.#list().catch((err: unknown) => {
+      this.#log.debug({ err: String(err) }, 'listing shard Leases failed');
+      return false as const;
+    });
+    const listed = await withTimeout(this.#clock, listing, timeout);
     const byName = new Map((listed || []).map((l) => [l.metadata?.name ?? '', l]));
 
     // Our own membership first: without it we must not take anything new.
@@ -184,7 +189,10 @@ export class ShardCoordinator {
         const started = this.#clock.now();
         const lease = listed ? byName.get(this.shardLeaseName(shard)) : undefined;
         if (listed && !lease) return; // deleted by someone: cannot be ours any more; the deadline will tell
-        if (await withTimeout(this.#clock, held.lock.tryAcquireOrRenew(lease), timeout)) held.lastRenew = started;
+        const renewed = await withTimeout(this.#clock, held.lock.tryAcquireOrRenew(lease), timeout);
+        // A renewal that lands after the deadline does not revive the shard: owns() already said no meanwhile (and
+        // keys were refused), so it is lost below and acquired afresh, which enqueues its keys again.
+        if (renewed && this.#clock.now() - held.lastRenew < renewDeadlineMs) held.lastRenew = started;
       }),
     );
     for (const [shard, held] of this.#held) {

@@ -171,6 +171,28 @@ describe('ShardCoordinator against a real API server', () => {
     await b.coordinator.stop();
   }, 60_000);
 
+  it('stops working on its shards at the renew deadline when cut off, and takes them back (keys enqueued) after', async () => {
+    const clock = manualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const prefix = 'ts4';
+    const a = replica(prefix, 'a', clock);
+    await tickAll([a], 2);
+    expect(a.coordinator.owned().length).toBe(SHARDS);
+    a.coordinator.testing.partition(true);
+    clock.advance(timing.retryPeriodMs);
+    await tickAll([a]);
+    expect(a.coordinator.owned().length).toBe(SHARDS); // within the deadline: still working
+    clock.advance(timing.renewDeadlineMs);
+    // The deadline passed: owns() says no at once, before the next tick notices.
+    expect(a.coordinator.owned()).toEqual([]);
+    await tickAll([a]);
+    for (let s = 0; s < SHARDS; s++) expect(a.timeline).toContain(`-${s}`);
+    a.coordinator.testing.partition(false);
+    await tickAll([a], 2);
+    expect(a.coordinator.owned().length).toBe(SHARDS);
+    for (let s = 0; s < SHARDS; s++) expect(a.timeline.filter((e) => e === `+${s}`).length).toBe(2);
+    await a.coordinator.stop();
+  }, 60_000);
+
   it('never gives one shard to two replicas that disagree on nothing but timing: the resourceVersion decides', async () => {
     const clock = manualClock(Date.parse('2026-01-01T00:00:00Z'));
     const prefix = 'ts3';
