@@ -5,7 +5,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeRequest } from '../../../src/kube/client.ts';
-import { shardOf } from '../../../src/kube/sharding/assignment.ts';
+import { assign, shardOf } from '../../../src/kube/sharding/assignment.ts';
 import { RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import { Harness, isReady, waitFor } from './harness.ts';
 import { ControllerProcess } from './process.ts';
@@ -181,5 +181,43 @@ describe('sharding across three controller processes', () => {
     expect(leaving.output.some((l) => l.includes('handed shard back'))).toBe(true);
     await h.createToken('shard-a', 'after-leave');
     await waitFor('after-leave Ready', async () => isReady(await h.getToken('shard-a', 'after-leave')), 60_000);
+  }, 120_000);
+
+  it('a replica that joins takes exactly the shards rendezvous hashing gives it, and works on them', async () => {
+    const staying = controllers.filter(alive);
+    expect(staying.length).toBe(1);
+    const joining = start();
+    await joining.synced();
+    const identities = async () => {
+      const list = await kubeRequest<{ items: Array<{ spec: { holderIdentity?: string } }> }>(h.kc, {
+        method: 'GET',
+        path: `/apis/coordination.k8s.io/v1/namespaces/${RELEASE_NAMESPACE}/leases?labelSelector=tokensync.io/lease-role=member`,
+      });
+      return list.items.map((l) => l.spec.holderIdentity ?? '').filter(Boolean);
+    };
+    const holders = await waitFor(
+      'the shards spread over both replicas as rendezvous hashing says',
+      async () => {
+        const members = await identities();
+        if (members.length !== 2) return undefined;
+        const target = assign(SHARDS, members);
+        const held = await everyShardHeldByALiveReplica();
+        return held && target.every((owner, s) => held.get(s) === owner) ? held : undefined;
+      },
+      30_000,
+    );
+    const ofJoining = [...holders.entries()].filter(([, id]) => pidOf(id) === joining.child.pid).map(([s]) => s);
+    // A token in one of the joiner's shards (if it won any: with 12 shards over 2 it almost surely did).
+    if (ofJoining.length > 0) {
+      let i = 0;
+      while (!ofJoining.includes(shardOf('shard-b', `joined-${i}`, SHARDS))) i++;
+      await h.createToken('shard-b', `joined-${i}`);
+      await waitFor(
+        'the joiner’s token Ready',
+        async () => isReady(await h.getToken('shard-b', `joined-${i}`)),
+        60_000,
+      );
+      expect(joining.output.some((l) => l.includes('"msg":"issuing"') && l.includes(`joined-${i}`))).toBe(true);
+    }
   }, 120_000);
 });
