@@ -38,8 +38,8 @@ export function manualClock(
 }
 
 /**
- * A sleep that `wake()` cuts short: loops that wait between retries (informer reconnects, lease renewals) must stop
- * at once when asked, not after their current wait.
+ * A sleep that `wake()` ends early (stop() of a loop must not wait out a retry period). One per loop: the informer's
+ * reconnect backoff and the Lease loops (leader election, shards) share it instead of each keeping a private copy.
  */
 export class Sleeper {
   readonly #clock: Clock;
@@ -50,6 +50,7 @@ export class Sleeper {
     this.#clock = clock;
   }
 
+  /** Resolves after `ms`, at once after stop(), or when woken. */
   sleep(ms: number): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
@@ -63,14 +64,27 @@ export class Sleeper {
     });
   }
 
-  /** Ends the current sleep, if any. */
+  /** Ends the current sleep (if any). */
   wake(): void {
     this.#wake?.();
   }
 
-  /** Ends the current sleep and makes every later one return at once. */
+  /** Ends the current sleep and makes every later one resolve at once, until start(). */
   stop(): void {
     this.#stopped = true;
     this.wake();
   }
+
+  start(): void {
+    this.#stopped = false;
+  }
+}
+
+/** Resolves with `p`, or with `false` when `ms` passes first (the promise itself keeps running). */
+export function withTimeout<T>(clock: Clock, p: Promise<T>, ms: number): Promise<T | false> {
+  let handle: unknown;
+  const timeout = new Promise<false>((resolve) => {
+    handle = clock.setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clock.clearTimeout(handle));
 }

@@ -32,6 +32,12 @@ export const controllerFlagsSchema = z.object({
   'lease-duration': duration.default(15_000),
   'renew-deadline': duration.default(10_000),
   'retry-period': duration.default(2_000),
+  sharding: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
+  shards: z.coerce.number().int().min(1).max(1024).default(16),
+  'shard-lease-prefix': z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, 'a DNS label of at most 40 characters')
+    .default('tokensync'),
   'metrics-bind-address': bindAddress.default(':8443'),
   'metrics-secure': z
     .enum(['true', 'false'])
@@ -78,6 +84,12 @@ Flags:
   --lease-duration D                 lease duration (default 15s)
   --renew-deadline D                 leader gives up if it cannot renew within this (default 10s)
   --retry-period D                   how often to try to acquire/renew (default 2s)
+  --sharding                         every replica works, each on the shards it holds (Leases <prefix>-shard-<i>
+                                     and one <prefix>-member-... per replica, in the leader-election namespace);
+                                     replaces --leader-elect (default false)
+  --shards N                         number of shards; the same on every replica (default 16)
+  --shard-lease-prefix NAME          prefix of the shard and member Lease names (default tokensync)
+  (--lease-duration, --renew-deadline and --retry-period apply to shard and member Leases too)
   --metrics-bind-address ADDR        Prometheus /metrics (default :8443; :0 picks a free port)
   --metrics-secure=true|false        serve /metrics over HTTPS, only to bearer tokens allowed to get /metrics
                                      (TokenReview + SubjectAccessReview, as controller-runtime) (default true)
@@ -116,7 +128,7 @@ export function parseControllerFlags(
       (name) =>
         [
           name,
-          name === 'leader-elect'
+          name === 'leader-elect' || name === 'sharding'
             ? { type: 'boolean' }
             : { type: 'string', ...(LIST_FLAGS.has(name) ? { multiple: true } : {}) },
         ] as const,
@@ -139,6 +151,9 @@ export function parseControllerFlags(
   const parsed = controllerFlagsSchema.safeParse(merged);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'));
+  }
+  if (parsed.data.sharding && parsed.data['leader-elect']) {
+    throw new Error('--sharding replaces --leader-elect: every replica works on the shards it holds; set only one');
   }
   // Validated here so a bad entry stops the start with a readable message (the Manager builds the same policy).
   egressPolicyOf(parsed.data);

@@ -5,6 +5,7 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
+import { ShardCoordinator } from '../kube/sharding/coordinator.ts';
 import { startHealthServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -44,7 +45,31 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 1;
   }
-  const manager = new Manager({
+  const leaseNamespace = flags['leader-election-namespace'] ?? process.env['POD_NAMESPACE'];
+  if ((flags['leader-elect'] || flags.sharding) && !leaseNamespace) {
+    logger.error('--leader-elect and --sharding need --leader-election-namespace or POD_NAMESPACE');
+    return 2;
+  }
+  // Sharding: the coordinator decides which shards this replica works on; the manager's queues follow it.
+  const coordinator = flags.sharding
+    ? new ShardCoordinator({
+        kubeConfig,
+        namespace: leaseNamespace!,
+        identity,
+        shards: flags.shards,
+        prefix: flags['shard-lease-prefix'],
+        leaseDurationMs: flags['lease-duration'],
+        renewDeadlineMs: flags['renew-deadline'],
+        retryPeriodMs: flags['retry-period'],
+        logger: logger.child({ component: 'shards' }),
+        onAcquired: (shard) => manager.shardWork?.acquired(shard),
+        onLost: (shard) => manager.shardWork?.lost(shard),
+        drain: async (shard) => manager.shardWork?.drain(shard),
+        onOwnedChange: (owned) => metrics.shardsOwned.set(owned),
+      })
+    : undefined;
+  const manager: Manager = new Manager({
+    ...(coordinator ? { sharding: coordinator } : {}),
     hasher,
     requireCredentialLabel: flags['require-credential-label'],
     restartsEnabled: flags['enable-restart-targets'],
@@ -111,18 +136,25 @@ export async function run(argv: string[]): Promise<number> {
   await manager.start();
   logger.info({ tokens: manager.tokens.size() }, 'caches synced');
 
-  if (!flags['leader-elect']) {
+  if (coordinator) {
+    // Every replica runs its workers; the queues admit only the keys of the shards it holds. On shutdown the shards
+    // are handed back first (their work in flight finishes, then the Leases are released), then the workers stop.
+    logger.info({ shards: flags.shards, identity }, 'sharding: working on the shards this replica holds');
+    const workers = new AbortController();
+    const working = manager.run(workers.signal);
+    const coordinating = coordinator.run();
+    await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await coordinator.stop();
+    await coordinating.catch(() => undefined);
+    workers.abort();
+    await working;
+  } else if (!flags['leader-elect']) {
     metrics.leader.set(1);
     await manager.run(shutdown.signal);
   } else {
-    const namespace = flags['leader-election-namespace'] ?? process.env['POD_NAMESPACE'];
-    if (!namespace) {
-      logger.error('--leader-elect needs --leader-election-namespace or POD_NAMESPACE');
-      return 2;
-    }
     elector = new LeaderElector({
       kubeConfig,
-      namespace,
+      namespace: leaseNamespace!,
       name: flags['leader-election-id'],
       identity,
       leaseDurationMs: flags['lease-duration'],

@@ -2,14 +2,13 @@ import {
   type AnyProvider,
   API_VERSION,
   CREDENTIAL_LABEL,
-  FINALIZER,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_LABEL,
   type ServiceAccountToken,
 } from '../api/v1alpha1/index.ts';
 import { type Clock, realClock } from '../clock.ts';
-import { isConflict, isNotFound, type KubeConfig } from '../kube/client.ts';
+import type { KubeConfig } from '../kube/client.ts';
 import {
   Informer,
   type InformerEvent,
@@ -23,21 +22,23 @@ import { NamespaceApi } from '../kube/namespaces.ts';
 import { paths } from '../kube/paths.ts';
 import { ProviderApi } from '../kube/providers.ts';
 import { type ObservedSecret, observeSecret, SecretApi, type SecretHasher } from '../kube/secrets.ts';
+import { shardOf } from '../kube/sharding/assignment.ts';
 import { TokenApi } from '../kube/tokens.ts';
 import { WorkloadApi } from '../kube/workloads.ts';
 import { ItemExponentialRateLimiter, WorkQueue } from '../kube/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { EgressPolicy } from '../providers/transport/egress-policy.ts';
+import { hasFinalizer, onlyStatusChanged, providerReadyChanged } from './changes.ts';
 import { FreshnessTracker } from './freshness.ts';
 import type { EventSink } from './ports.ts';
 import { credentialRefOf, ProviderProtection, referencesProvider } from './provider/protection.ts';
 import { ProviderReconciler } from './provider/reconciler.ts';
 import { ProviderResolver, providerKeyOf } from './provider-resolver.ts';
 import type { ReconcileResult } from './result.ts';
-import { RequeueAfterError } from './result.ts';
-import { describe } from './token/failure.ts';
+import { type ShardGate, ShardWork } from './shard-work.ts';
 import { TokenReconciler } from './token/reconciler.ts';
+import { runWorker } from './worker.ts';
 import { RestartBatcher } from './workloads/restart-batcher.ts';
 
 /** Work-queue keys of credential Secrets share the provider queue; this prefix tells them apart. */
@@ -73,11 +74,17 @@ export interface ManagerOptions {
   watchTimeoutSeconds?: number;
   /** Where providers may connect (--egress-allow ...). Default: the built-in deny rules, nothing allowed. */
   egress?: EgressPolicy;
+  /**
+   * Sharding (--sharding): work only on the keys of the shards this replica holds (controller/shard-work.ts). The
+   * caller forwards the coordinator's acquired/lost/drain to `shardWork`. Absent: this process does everything.
+   */
+  sharding?: ShardGate;
 }
 
 /**
  * Wires informers, work queues and reconcilers. Caches start at once (a standby keeps warm caches); workers run
- * only while `run(signal)` is active, i.e. while this process leads.
+ * only while `run(signal)` is active, i.e. while this process leads, or, sharded, for as long as the process runs
+ * with queues that admit only the keys of the shards it holds.
  */
 export class Manager {
   readonly tokens: Cache<ServiceAccountToken>;
@@ -91,6 +98,9 @@ export class Manager {
   readonly providerReconciler: ProviderReconciler;
   readonly protection: ProviderProtection;
   readonly restarts: RestartBatcher;
+  /** Sharding: what the shard coordinator's callbacks do to the queues. */
+  readonly shardWork: ShardWork | undefined;
+  readonly #admit: ((key: string) => boolean) | undefined;
   readonly #o: ManagerOptions;
   #synced = false;
   readonly #freshness = new FreshnessTracker();
@@ -156,12 +166,30 @@ export class Manager {
     // Upstream-facing failures back off from 500 ms to 5 min with jitter, per key (client-go's default starts at
     // 5 ms, which would hammer a failing credentials API).
     const limiter = () => new ItemExponentialRateLimiter({ baseMs: 500, maxMs: 300_000, jitter: 0.5 });
-    this.tokenQueue = new WorkQueue({
-      name: 'serviceaccounttoken',
-      rateLimiter: limiter(),
-      metrics: queueMetrics('serviceaccounttoken'),
-    });
-    this.providerQueue = new WorkQueue({ name: 'provider', rateLimiter: limiter(), metrics: queueMetrics('provider') });
+    const gate = options.sharding;
+    this.#admit = gate ? ShardWork.admit(gate) : undefined;
+    const queue = (name: string) =>
+      new WorkQueue({
+        name,
+        rateLimiter: limiter(),
+        metrics: queueMetrics(name),
+        ...(this.#admit ? { admit: this.#admit } : {}),
+      });
+    this.tokenQueue = queue('serviceaccounttoken');
+    this.providerQueue = queue('provider');
+    this.shardWork = gate
+      ? new ShardWork({
+          gate,
+          queues: [this.tokenQueue, this.providerQueue],
+          keys: () => [
+            this.tokens.list().map(keyOf),
+            [
+              ...[...this.providers.list(), ...this.clusterProviders.list()].map(providerKeyOf),
+              ...this.credentials.list().map((s) => `${SECRET_KEY_PREFIX}${keyOf(s)}`),
+            ],
+          ],
+        })
+      : undefined;
 
     const clock = options.clock ?? realClock;
     const tokenApi = new TokenApi(kubeConfig, {
@@ -206,6 +234,7 @@ export class Manager {
       restarts: this.restarts,
       providers: resolver,
       protect: (r) => this.protection.protect(r),
+      ...(gate ? { mayAct: (ns: string, name: string) => gate.owns(shardOf(ns, name, gate.shards)) } : {}),
       cachedSecret: (ns, name) => this.secrets.get(`${ns}/${name}`),
       events: options.events,
       logger: logger.child({ controller: 'serviceaccounttoken' }),
@@ -250,7 +279,11 @@ export class Manager {
         if (ref) this.providerQueue.add(`${SECRET_KEY_PREFIX}${ref.namespace}/${ref.name}`);
       }
       // Tokens waiting on this provider are woken when it changes (e.g. becomes Ready).
-      if (e.type !== 'update' || e.old.metadata.generation !== e.object.metadata.generation || statusChanged(e)) {
+      if (
+        e.type !== 'update' ||
+        e.old.metadata.generation !== e.object.metadata.generation ||
+        providerReadyChanged(e)
+      ) {
         for (const sat of this.tokens.list()) {
           if (referencesProvider(sat, e.object)) this.tokenQueue.add(keyOf(sat));
         }
@@ -350,69 +383,8 @@ export class Manager {
     }
   }
 
-  async #worker(
-    queue: WorkQueue,
-    controller: string,
-    process: (key: string) => Promise<ReconcileResult>,
-  ): Promise<void> {
+  #worker(queue: WorkQueue, controller: string, process: (key: string) => Promise<ReconcileResult>): Promise<void> {
     const { logger, metrics } = this.#o;
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      const started = performance.now();
-      let result = 'success';
-      try {
-        const outcome = await process(key);
-        queue.forget(key);
-        if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
-      } catch (error) {
-        if (error instanceof RequeueAfterError) {
-          result = 'requeue';
-          queue.addAfter(key, error.delayMs);
-        } else if (isNotFound(error)) {
-          // The object vanished mid-reconcile (e.g. finalized and deleted): nothing left to do.
-          queue.forget(key);
-        } else if (isConflict(error)) {
-          // Optimistic-lock conflicts mean our cache was behind: retry, but not as an error.
-          result = 'conflict';
-          queue.addRateLimited(key);
-          logger.debug({ controller, key }, 'conflict; requeued');
-        } else {
-          result = 'error';
-          metrics?.reconcileErrors.inc({ controller });
-          queue.addRateLimited(key);
-          logger.warn(
-            { controller, key, err: describe(error), retries: queue.numRequeues(key) },
-            'reconcile failed; retrying with backoff',
-          );
-        }
-      } finally {
-        metrics?.reconciles.inc({ controller, result });
-        metrics?.reconcileDuration.observe({ controller }, (performance.now() - started) / 1000);
-        queue.done(key);
-      }
-    }
+    return runWorker({ queue, controller, process, logger, metrics, admit: this.#admit });
   }
-}
-
-function onlyStatusChanged(old: ServiceAccountToken, current: ServiceAccountToken): boolean {
-  const a = old.metadata;
-  const b = current.metadata;
-  return (
-    a.generation === b.generation &&
-    a.deletionTimestamp === b.deletionTimestamp &&
-    JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {}) &&
-    JSON.stringify(a.labels ?? {}) === JSON.stringify(b.labels ?? {}) &&
-    JSON.stringify(a.finalizers ?? []) === JSON.stringify(b.finalizers ?? [])
-  );
-}
-
-function hasFinalizer(sat: ServiceAccountToken): boolean {
-  return !!sat.metadata.finalizers?.includes(FINALIZER);
-}
-
-function statusChanged(e: InformerEvent<AnyProvider>): boolean {
-  if (e.type !== 'update') return true;
-  const ready = (p: AnyProvider) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-  return ready(e.old) !== ready(e.object);
 }

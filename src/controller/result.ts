@@ -14,6 +14,14 @@ export class RequeueAfterError extends Error {
   }
 }
 
+/**
+ * This replica no longer holds the shard Lease of the resource (sharding): stop at once, without retry or error. The
+ * replica that acquires the shard enqueues the key itself.
+ */
+export class ShardNotHeldError extends Error {
+  override readonly name = 'ShardNotHeldError';
+}
+
 export function earliest(...delays: Array<number | undefined>): number | undefined {
   const defined = delays.filter((d): d is number => d !== undefined);
   return defined.length ? Math.max(0, Math.min(...defined)) : undefined;

@@ -122,6 +122,7 @@ export class Informer<T extends Meta> {
   start(): Promise<void> {
     if (this.#running) throw new Error('informer already started');
     this.#stopped = false;
+    this.#sleeper.start();
     let synced!: () => void;
     const syncedP = new Promise<void>((r) => {
       synced = r;

@@ -8,14 +8,12 @@
 //   - every write carries the resourceVersion read just before (replace = optimistic lock): a 409 means someone
 //     else wrote first, and we simply try again on the next tick;
 //   - stop() releases the lease (empty holder) so a standby takes over at once instead of after leaseDuration.
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { isNotFound, statusCodeOf } from './client.ts';
+// The Lease itself (read, acquire or renew, release) is lease.ts, shared with shard ownership (sharding/).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type Clock, realClock, Sleeper, withTimeout } from '../clock.ts';
+import { LeaseLock, type LeaseLogger, noopLeaseLogger } from './lease.ts';
 
-export interface LeaderElectorLogger {
-  debug(o: object, msg?: string): void;
-  info(o: object, msg?: string): void;
-  warn(o: object, msg?: string): void;
-}
+export type LeaderElectorLogger = LeaseLogger;
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;
@@ -27,6 +25,7 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   logger?: LeaderElectorLogger;
+  clock?: Clock;
   onChange?(leader: boolean): void;
 }
 
@@ -36,27 +35,16 @@ export interface LeaderCallbacks {
   onStoppedLeading(): void;
 }
 
-interface ObservedRecord {
-  holder: string;
-  renewTime: string;
-  leaseDurationSeconds: number;
-  transitions: number;
-}
-
-const noopLogger: LeaderElectorLogger = { debug() {}, info() {}, warn() {} };
-
 export class LeaderElector {
   readonly #opts: Required<Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>> &
     LeaderElectorOptions;
-  readonly #api: CoordinationV1Api;
+  readonly #lock: LeaseLock;
   readonly #log: LeaderElectorLogger;
+  readonly #clock: Clock;
+  readonly #sleeper: Sleeper;
   #leader = false;
   #stopped = false;
   #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #observed: ObservedRecord | undefined;
-  #observedAt = 0;
-  #partitioned = false;
 
   constructor(options: LeaderElectorOptions) {
     const leaseDurationMs = options.leaseDurationMs ?? 15_000;
@@ -66,8 +54,18 @@ export class LeaderElector {
     if (!(leaseDurationMs > renewDeadlineMs)) throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
     if (!(renewDeadlineMs > retryPeriodMs * 1.2)) throw new Error('renewDeadlineMs must exceed 1.2 × retryPeriodMs');
     this.#opts = { ...options, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
-    this.#log = options.logger ?? noopLogger;
+    this.#log = options.logger ?? noopLeaseLogger;
+    this.#clock = options.clock ?? realClock;
+    this.#sleeper = new Sleeper(this.#clock);
+    this.#lock = new LeaseLock({
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+      name: options.name,
+      identity: options.identity,
+      leaseDurationMs,
+      clock: this.#clock,
+      logger: this.#log,
+    });
   }
 
   isLeader(): boolean {
@@ -80,7 +78,7 @@ export class LeaderElector {
    */
   readonly testing = {
     partition: (on: boolean): void => {
-      this.#partitioned = on;
+      this.#lock.partitioned = on;
     },
   };
 
@@ -88,13 +86,14 @@ export class LeaderElector {
   run(callbacks: LeaderCallbacks): Promise<void> {
     if (this.#running) throw new Error('leader elector already running');
     this.#stopped = false;
+    this.#sleeper.start();
     this.#running = this.#loop(callbacks);
     return this.#running;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#sleeper.stop();
     await this.#running;
     this.#running = undefined;
   }
@@ -104,12 +103,12 @@ export class LeaderElector {
       // Campaign.
       let acquired = false;
       while (!this.#stopped && !acquired) {
-        acquired = await this.#tryAcquireOrRenew();
-        if (!acquired) await this.#sleep(this.#opts.retryPeriodMs * (1 + Math.random() * 1.2));
+        acquired = await this.#lock.tryAcquireOrRenew();
+        if (!acquired) await this.#sleeper.sleep(this.#opts.retryPeriodMs * (1 + Math.random() * 1.2));
       }
       if (this.#stopped) {
         // stop() arrived while the winning write was in flight: hand the lease straight back.
-        if (acquired) await this.#release();
+        if (acquired) await this.#lock.release();
         break;
       }
 
@@ -121,16 +120,16 @@ export class LeaderElector {
         .catch((err) => this.#log.warn({ err: String(err) }, 'onStartedLeading failed'));
 
       // Renew until a renew deadline passes without success, or stop().
-      let lastRenew = Date.now();
+      let lastRenew = this.#clock.now();
       while (!this.#stopped) {
-        await this.#sleep(this.#opts.retryPeriodMs);
+        await this.#sleeper.sleep(this.#opts.retryPeriodMs);
         if (this.#stopped) break;
-        const remaining = this.#opts.renewDeadlineMs - (Date.now() - lastRenew);
-        if (remaining > 0 && (await this.#withTimeout(this.#tryAcquireOrRenew(), remaining))) {
-          lastRenew = Date.now();
+        const remaining = this.#opts.renewDeadlineMs - (this.#clock.now() - lastRenew);
+        if (remaining > 0 && (await withTimeout(this.#clock, this.#lock.tryAcquireOrRenew(), remaining))) {
+          lastRenew = this.#clock.now();
           continue;
         }
-        if (Date.now() - lastRenew >= this.#opts.renewDeadlineMs) {
+        if (this.#clock.now() - lastRenew >= this.#opts.renewDeadlineMs) {
           this.#log.warn(
             { lease: this.#leaseName(), identity: this.#opts.identity },
             'failed to renew lease; stepping down',
@@ -144,14 +143,14 @@ export class LeaderElector {
       controller.abort();
       if (stopping) {
         // Let the leader's work wind down before the lease is handed over, but never longer than a renew deadline.
-        await this.#withTimeout(work, this.#opts.renewDeadlineMs);
+        await withTimeout(this.#clock, work, this.#opts.renewDeadlineMs);
       }
       try {
         callbacks.onStoppedLeading();
       } catch (err) {
         this.#log.warn({ err: String(err) }, 'onStoppedLeading failed');
       }
-      if (stopping) await this.#release();
+      if (stopping) await this.#lock.release();
     }
   }
 
@@ -167,140 +166,5 @@ export class LeaderElector {
 
   #leaseName(): string {
     return `${this.#opts.namespace}/${this.#opts.name}`;
-  }
-
-  /** One round of client-go's tryAcquireOrRenew: true when we hold the lease afterwards. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.#opts;
-    const now = new Date();
-    const leaseDurationSeconds = Math.ceil(this.#opts.leaseDurationMs / 1000);
-    try {
-      if (this.#partitioned) throw Object.assign(new Error('partitioned by test'), { code: 503 });
-      let lease: V1Lease;
-      try {
-        lease = await this.#api.readNamespacedLease({ name, namespace });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        await this.#api.createNamespacedLease({
-          namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds,
-              acquireTime: new V1MicroTime(now.getTime()),
-              renewTime: new V1MicroTime(now.getTime()),
-              leaseTransitions: 0,
-            },
-          },
-        });
-        this.#observe({ holder: identity, renewTime: now.toISOString(), leaseDurationSeconds, transitions: 0 });
-        return true;
-      }
-
-      const spec = lease.spec ?? {};
-      const record: ObservedRecord = {
-        holder: spec.holderIdentity ?? '',
-        // client-node leaves MicroTime as the wire string on read; String() covers a Date too.
-        renewTime: spec.renewTime ? String(spec.renewTime) : '',
-        leaseDurationSeconds: spec.leaseDurationSeconds ?? leaseDurationSeconds,
-        transitions: spec.leaseTransitions ?? 0,
-      };
-      this.#observe(record);
-      const held = record.holder !== '' && record.holder !== identity;
-      if (held && this.#observedAt + record.leaseDurationSeconds * 1000 > Date.now()) return false;
-
-      const mine = record.holder === identity;
-      const body: V1Lease = {
-        ...lease,
-        spec: {
-          ...spec,
-          holderIdentity: identity,
-          leaseDurationSeconds,
-          renewTime: new V1MicroTime(now.getTime()),
-          acquireTime: mine && spec.acquireTime ? spec.acquireTime : new V1MicroTime(now.getTime()),
-          leaseTransitions: mine ? record.transitions : record.transitions + 1,
-        },
-      };
-      // metadata.resourceVersion from the read makes this replace fail with 409 if anyone wrote in between.
-      const updated = await this.#api.replaceNamespacedLease({ name, namespace, body });
-      this.#observe({
-        holder: identity,
-        renewTime: String(updated.spec?.renewTime ?? now.toISOString()),
-        leaseDurationSeconds,
-        transitions: body.spec!.leaseTransitions!,
-      });
-      if (!mine) this.#log.info({ lease: this.#leaseName(), identity, previous: record.holder }, 'acquired lease');
-      return true;
-    } catch (err) {
-      const code = statusCodeOf(err);
-      this.#log.debug({ lease: this.#leaseName(), identity, code, err: String(err) }, 'lease acquire/renew failed');
-      return false;
-    }
-  }
-
-  #observe(record: ObservedRecord): void {
-    const o = this.#observed;
-    if (
-      !o ||
-      o.holder !== record.holder ||
-      o.renewTime !== record.renewTime ||
-      o.leaseDurationSeconds !== record.leaseDurationSeconds ||
-      o.transitions !== record.transitions
-    ) {
-      this.#observed = record;
-      this.#observedAt = Date.now();
-    }
-  }
-
-  /** Empty holder and a 1 s duration, as client-go's ReleaseOnCancel: standbys acquire on their next try. */
-  async #release(): Promise<void> {
-    const { namespace, name, identity } = this.#opts;
-    try {
-      if (this.#partitioned) return;
-      const lease = await this.#api.readNamespacedLease({ name, namespace });
-      if (lease.spec?.holderIdentity !== identity) return;
-      const now = new V1MicroTime(Date.now());
-      await this.#api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...lease,
-          spec: {
-            ...lease.spec,
-            holderIdentity: undefined,
-            leaseDurationSeconds: 1,
-            renewTime: now,
-            acquireTime: now,
-          },
-        },
-      });
-      this.#log.info({ lease: this.#leaseName(), identity }, 'released lease');
-    } catch (err) {
-      // Not fatal: the others take over after leaseDuration instead of at once.
-      this.#log.warn({ lease: this.#leaseName(), identity, err: String(err) }, 'failed to release lease');
-    }
-  }
-
-  #withTimeout<T>(p: Promise<T>, ms: number): Promise<T | false> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }

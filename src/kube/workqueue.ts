@@ -139,6 +139,11 @@ export interface WorkQueueOptions {
   clock?: Clock;
   rateLimiter?: RateLimiter;
   metrics?: WorkQueueMetrics;
+  /**
+   * Which keys the queue accepts (sharding: those of the shards this replica holds). A key refused here is not queued,
+   * not scheduled, and not put back after `done`. Default: every key.
+   */
+  admit?: (key: string) => boolean;
 }
 
 interface Waiting {
@@ -153,6 +158,8 @@ export class WorkQueue {
   readonly #clock: Clock;
   readonly #rateLimiter: RateLimiter;
   readonly #metrics: WorkQueueMetrics;
+  readonly #admit: (key: string) => boolean;
+  #idleWaiters: Array<{ match: (key: string) => boolean; resolve: () => void }> = [];
 
   // FIFO as array + head index: shift() is O(n) on large arrays; we compact occasionally instead.
   #queue: string[] = [];
@@ -180,6 +187,7 @@ export class WorkQueue {
     this.#clock = options.clock ?? realClock;
     this.#rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter(this.#clock);
     this.#metrics = options.metrics ?? {};
+    this.#admit = options.admit ?? (() => true);
   }
 
   get shuttingDown(): boolean {
@@ -188,7 +196,7 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.#shuttingDown) return;
-    if (this.#dirty.has(key)) return;
+    if (this.#dirty.has(key) || !this.#admit(key)) return;
     this.#metrics.onAdd?.();
     this.#dirty.add(key);
     if (this.#metrics.onLatency) this.#addedAt.set(key, this.#clock.now());
@@ -212,6 +220,7 @@ export class WorkQueue {
       this.add(key);
       return;
     }
+    if (!this.#admit(key)) return;
     const due = this.#clock.now() + delayMs;
     const existing = this.#waitingByKey.get(key);
     if (existing && existing.due <= due) return;
@@ -262,13 +271,56 @@ export class WorkQueue {
       // Re-added while in flight: now it may run again. Clear dirty so add() takes the normal path.
       this.#dirty.delete(key);
       const addedAt = this.#addedAt.get(key);
-      this.#addRequeued(key, addedAt);
+      this.#addedAt.delete(key);
+      if (this.#admit(key)) this.#addRequeued(key, addedAt);
+    }
+    if (this.#idleWaiters.length > 0) {
+      const waiting = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiting) this.#resolveWhenIdle(w.match, w.resolve);
     }
     if (this.#processing.size === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * Forgets every queued or scheduled key that matches (sharding: the keys of a shard this replica gave up). Keys in
+   * flight finish; `whenIdle` waits for them.
+   */
+  drop(match: (key: string) => boolean): void {
+    const kept = this.#queue.slice(this.#head).filter((key) => {
+      if (!match(key)) return true;
+      this.#dirty.delete(key);
+      this.#addedAt.delete(key);
+      this.#rateLimiter.forget(key);
+      return false;
+    });
+    this.#queue = kept;
+    this.#head = 0;
+    // Keys re-added while in flight are dirty but not queued: done() would put them back.
+    for (const key of this.#dirty) if (match(key) && this.#processing.has(key)) this.#dirty.delete(key);
+    for (const key of [...this.#waitingByKey.keys()]) {
+      if (match(key)) this.#waitingByKey.delete(key); // the heap entry is skipped lazily
+    }
+    this.#metrics.onDepth?.(this.len());
+  }
+
+  /** Resolves once no key that matches is in flight. */
+  whenIdle(match: (key: string) => boolean): Promise<void> {
+    return new Promise((resolve) => this.#resolveWhenIdle(match, resolve));
+  }
+
+  #resolveWhenIdle(match: (key: string) => boolean, resolve: () => void): void {
+    for (const key of this.#processing) {
+      if (match(key)) {
+        this.#idleWaiters.push({ match, resolve });
+        return;
+      }
+    }
+    resolve();
   }
 
   /** Keys queued and not yet handed to a worker (not counting delayed ones or those in flight). */

@@ -109,6 +109,11 @@ export class Metrics {
     help: '1 when this process holds the leader-election lease (or runs without leader election).',
     registers: [this.registry],
   });
+  readonly shardsOwned = new Gauge({
+    name: 'tokensync_shards_owned',
+    help: 'Shards whose Lease this process holds and works on (--sharding); 0 without sharding.',
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean; tokenSeries?: TokenSeriesMode; clock?: Clock } = {}) {
     this.tokens = new TokenSeries({ mode: options.tokenSeries ?? 'all' });

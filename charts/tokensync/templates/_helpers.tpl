@@ -53,12 +53,15 @@ app.kubernetes.io/part-of: tokensync
 {{- end }}
 {{- end }}
 
-{{/* Leader election is on when asked, and must be when more than one replica runs. */}}
+{{/*
+Leader election is on when asked, and must be when more than one replica runs, unless sharding is on: sharding
+replaces it (every replica works on the shards whose Lease it holds).
+*/}}
 {{- define "tokensync.leaderElect" -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
-{{- fail "leaderElection.enabled=false needs replicaCount=1: two controllers without a leader would both mint and revoke tokens" }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) (not .Values.sharding.enabled) }}
+{{- fail "leaderElection.enabled=false needs replicaCount=1 (or sharding.enabled=true): two controllers without a leader would both mint and revoke tokens" }}
 {{- end }}
-{{- if .Values.leaderElection.enabled }}true{{ else }}false{{ end }}
+{{- if and .Values.leaderElection.enabled (not .Values.sharding.enabled) }}true{{ else }}false{{ end }}
 {{- end }}
 
 {{/*

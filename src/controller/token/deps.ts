@@ -27,6 +27,11 @@ export interface TokenDeps {
   providers: Pick<ProviderResolver, 'resolve'>;
   /** In-use protection of the provider and its credential, before a mint (controller/provider/protection.ts). */
   protect?(resolution: Extract<Resolution, { ok: true }>): Promise<void>;
+  /**
+   * Sharding: whether this replica still holds the shard Lease of the token, asked right before the journal write
+   * that precedes a mint (the write is resourceVersion-guarded too). Absent: one replica does everything.
+   */
+  mayAct?(namespace: string, name: string): boolean;
   /** The Secret informer's cache (metadata only); confirmed with a live read before it can cause a mint. */
   cachedSecret(namespace: string, name: string): ObservedSecret | undefined;
   events: EventSink;

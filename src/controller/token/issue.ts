@@ -9,6 +9,7 @@ import { rfc3339 } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { accountRef, upstreamTokenName } from '../naming.ts';
 import type { Resolution } from '../provider-resolver.ts';
+import { ShardNotHeldError } from '../result.ts';
 import { renewalTime } from '../schedule.ts';
 import { tokenSpecHash } from '../spec-hash.ts';
 import { TemplateError } from '../template.ts';
@@ -80,6 +81,10 @@ export async function issue(round: Round, r: ResolvedOk, violation: Violation): 
   round.deps.logger.info({ ...round.log(), revision, action: violation.action, reason: violation.reason }, 'issuing');
   // The provider and its credential must outlive what is minted with them (namespace teardown, R3).
   await round.deps.protect?.(r);
+  // Sharding: a replica whose shard Lease lapsed or moved stops before anything is minted.
+  if (round.deps.mayAct && !round.deps.mayAct(round.namespace, round.name)) {
+    throw new ShardNotHeldError(`shard of ${round.namespace}/${round.name} is no longer held`);
+  }
   try {
     await journal(round, name, revision);
   } catch (error) {

@@ -44,7 +44,7 @@ const NAMESPACE_BRACED = '${namespace}';
 const TOKEN_METRIC = /\btokensync_tokens?(_[a-z_]+)?\b/;
 const PROVIDER_METRIC = /\btokensync_(mints|revocations|upstream)_/;
 /** The controller's own metrics: per process, not per namespace. */
-const CONTROLLER_METRIC = /\btokensync_(reconcile|workqueue|leader)[a-z_]*\b/;
+const CONTROLLER_METRIC = /\btokensync_(reconcile|workqueue|leader|shards_owned)[a-z_]*\b/;
 /** Labels the Prometheus Operator adds from the Service and Pod; a plain scrape config has none of them. */
 const SERVICE_MONITOR_LABELS = ['pod', 'service', 'endpoint', 'container'];
 

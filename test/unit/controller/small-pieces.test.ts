@@ -142,6 +142,24 @@ describe('controller flags', () => {
     expect(() => parseControllerFlags(['--bogus'], {})).toThrow();
   });
 
+  it('reads the sharding flags from the command line or the environment, and refuses them with --leader-elect', () => {
+    expect(parseControllerFlags([], {})).toMatchObject({
+      sharding: false,
+      shards: 16,
+      'shard-lease-prefix': 'tokensync',
+    });
+    expect(parseControllerFlags(['--sharding', '--shards', '32'], {})).toMatchObject({ sharding: true, shards: 32 });
+    expect(parseControllerFlags([], { TOKENSYNC_SHARDING: 'true', TOKENSYNC_SHARDS: '8' })).toMatchObject({
+      sharding: true,
+      shards: 8,
+    });
+    expect(() => parseControllerFlags(['--sharding', '--leader-elect'], {})).toThrow(
+      /--sharding replaces --leader-elect/,
+    );
+    expect(() => parseControllerFlags(['--shards', '0'], {})).toThrow(/--shards/);
+    expect(() => parseControllerFlags(['--shard-lease-prefix', 'Bad_Prefix'], {})).toThrow(/--shard-lease-prefix/);
+  });
+
   it('reads the egress lists comma-separated, repeated or from the environment, and refuses a bad entry', () => {
     const flags = parseControllerFlags(
       [

@@ -418,3 +418,67 @@ describe('WorkQueue metrics', () => {
     expect(durations).toEqual([70]);
   });
 });
+
+describe('WorkQueue admission, drop and whenIdle (sharding)', () => {
+  it('refuses keys the admit function refuses, now and when their delay ends', async () => {
+    vi.useFakeTimers();
+    try {
+      const allowed = new Set(['a']);
+      const q = new WorkQueue({ admit: (k) => allowed.has(k) });
+      q.add('b');
+      q.add('a');
+      q.addAfter('b', 10);
+      expect(q.len()).toBe(1);
+      expect(q.waitingLen()).toBe(0);
+      allowed.add('c');
+      q.addAfter('c', 10);
+      allowed.delete('c');
+      await vi.advanceTimersByTimeAsync(20);
+      // Only 'a' is queued: 'c' was no longer admitted when its delay ended.
+      expect(q.len()).toBe(1);
+      expect(await q.get()).toBe('a');
+      expect(q.len()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('drops queued, delayed and re-added keys that match, and keeps the rest', async () => {
+    const q = new WorkQueue();
+    q.add('x/1');
+    q.add('y/1');
+    q.add('x/2');
+    q.addAfter('x/3', 60_000);
+    q.addAfter('y/3', 60_000);
+    const inFlight = await q.get(); // x/1
+    q.add('x/1'); // re-added while in flight: would come back after done
+    q.drop((k) => k.startsWith('x/'));
+    expect(q.len()).toBe(1);
+    expect(q.waitingLen()).toBe(1);
+    q.done(inFlight!);
+    expect(await q.get()).toBe('y/1');
+    expect(await peek(q)).toBe('pending');
+    q.shutDown();
+  });
+
+  it('whenIdle resolves once no matching key is in flight', async () => {
+    const q = new WorkQueue();
+    q.add('x/1');
+    q.add('y/1');
+    const a = (await q.get())!;
+    const b = (await q.get())!;
+    let idle = false;
+    const waiting = q
+      .whenIdle((k) => k.startsWith('x/'))
+      .then(() => {
+        idle = true;
+      });
+    q.done(b);
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    q.done(a);
+    await waiting;
+    expect(idle).toBe(true);
+    await q.whenIdle(() => true); // nothing in flight: at once
+  });
+});
