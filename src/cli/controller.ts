@@ -125,7 +125,6 @@ export async function run(argv: string[]): Promise<number> {
   );
 
   const shutdown = new AbortController();
-  let exitCode = 0;
   const onSignal = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight reconciles');
     shutdown.abort();
@@ -172,10 +171,11 @@ export async function run(argv: string[]): Promise<number> {
       },
       onStoppedLeading: () => {
         if (leading && !shutdown.signal.aborted) {
-          // client-go exits here too: in-flight work of a deposed leader must not race the new one.
-          logger.error('lost leadership; exiting so a fresh process can stand by');
-          exitCode = 1;
-          shutdown.abort();
+          // client-go exits here at once (klog.Fatalf), and so do we: draining would let a deposed leader's in-flight
+          // reconciles write while the new leader starts. Exiting mid-reconcile is a crash like any SIGKILL, which the
+          // mint journal is there to survive (R1). pino's default destination is synchronous: the line is out first.
+          logger.error('lost leadership; exiting at once so a fresh process can stand by');
+          process.exit(1);
         }
         leading = false;
       },
@@ -187,5 +187,5 @@ export async function run(argv: string[]): Promise<number> {
   await manager.stop();
   await Promise.all([health.close(), metricsServer.close()]);
   logger.info('stopped');
-  return exitCode;
+  return 0;
 }

@@ -177,6 +177,32 @@ describe('production setup: chart RBAC, leader election, metrics, Events', () =>
     for (const e of events.items) for (const token of seenTokens) expect(e.note ?? '').not.toContain(token);
   });
 
+  it('a leader whose Lease is taken exits at once (as client-go does), and a standby leads', async () => {
+    const leader = (await leaderOf())!;
+    const standby = startController();
+    await standby.synced();
+    // Another holder appears on the Lease: the leader cannot renew and must not keep working past its renew deadline.
+    await kubeRequest(h.kc, {
+      method: 'PATCH',
+      path: `/apis/coordination.k8s.io/v1/namespaces/${SYSTEM_NS}/leases/tokensync-controller`,
+      contentType: 'application/merge-patch+json',
+      body: {
+        spec: {
+          holderIdentity: 'intruder',
+          leaseDurationSeconds: 4,
+          renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+        },
+      },
+    });
+    expect(await leader.exited).toBe(1);
+    expect(leader.output.some((l) => l.includes('lost leadership; exiting at once'))).toBe(true);
+    await waitFor('the standby leads', async () => (await leaderOf()) === standby, 30_000);
+    const before = (await h.stats()).mints;
+    await h.createToken('prod', 'after-takeover');
+    await waitFor('after-takeover Ready', async () => isReady(await h.getToken('prod', 'after-takeover')));
+    expect((await h.stats()).mints).toBe(before + 1);
+  }, 90_000);
+
   it('never logs a token value in either process', () => {
     const lines = controllers.flatMap((c) => c.output);
     expect(lines.length).toBeGreaterThan(20);
