@@ -6,7 +6,9 @@
 //   - `addAfter` schedules on a single timer for the earliest due key (a binary heap), so thousands of scheduled
 //     renewals cost one timer, not thousands;
 //   - `addRateLimited` / `forget` / `numRequeues` layer per-key backoff over it, as client-go's rate-limiting queue.
+import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock } from '../clock.ts';
+import { TokenBucket } from '../token-bucket.ts';
 
 export type { Clock } from '../clock.ts';
 export { realClock } from '../clock.ts';
@@ -20,30 +22,24 @@ export interface RateLimiter {
 }
 
 /**
- * Per-key exponential backoff: base * 2^failures, capped at max (client-go defaults 5 ms → 1000 s). An optional
- * jitter fraction spreads retries of keys that failed together (e.g. an upstream outage) so they don't retry in step.
+ * Per-key exponential backoff (client-go's ItemExponentialFailureRateLimiter, defaults 5 ms → 1000 s), computed by
+ * the project's one backoff, src/backoff.ts: the n-th consecutive failure waits base · 2^(n-1), capped, spread by
+ * the jitter fraction (uniform in [1-f, 1+f]) so keys that failed together (an upstream outage) don't retry in step.
  */
 export class ItemExponentialRateLimiter implements RateLimiter {
-  readonly #baseMs: number;
-  readonly #maxMs: number;
-  readonly #jitter: number;
+  readonly #policy: BackoffPolicy;
   readonly #random: () => number;
   readonly #failures = new Map<string, number>();
 
   constructor(options: { baseMs?: number; maxMs?: number; jitter?: number; random?: () => number } = {}) {
-    this.#baseMs = options.baseMs ?? 5;
-    this.#maxMs = options.maxMs ?? 1_000_000;
-    this.#jitter = options.jitter ?? 0;
+    this.#policy = { baseMs: options.baseMs ?? 5, maxMs: options.maxMs ?? 1_000_000, jitter: options.jitter ?? 0 };
     this.#random = options.random ?? Math.random;
   }
 
   when(key: string): number {
-    const exp = this.#failures.get(key) ?? 0;
-    this.#failures.set(key, exp + 1);
-    // 2^exp overflows to Infinity long before it matters; Math.min keeps it at the cap.
-    const backoff = Math.min(this.#baseMs * 2 ** exp, this.#maxMs);
-    if (this.#jitter <= 0) return backoff;
-    return Math.min(backoff * (1 + this.#random() * this.#jitter), this.#maxMs);
+    const failures = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, failures);
+    return backoffDelay(this.#policy, failures, this.#random);
   }
 
   forget(key: string): void {
@@ -57,30 +53,22 @@ export class ItemExponentialRateLimiter implements RateLimiter {
 
 /**
  * Overall token bucket (client-go's BucketRateLimiter over golang.org/x/time/rate): protects the API server from a
- * retry storm across all keys. Like rate.Limiter.Reserve, tokens may go negative: each call reserves a slot and
- * returns how long until that slot is due.
+ * retry storm across all keys. Like rate.Limiter.Reserve, each call reserves a slot (the bucket may go negative) and
+ * returns how long until that slot is due. The bucket is the project's one implementation, src/token-bucket.ts.
  */
 export class BucketRateLimiter implements RateLimiter {
-  readonly #qps: number;
-  readonly #burst: number;
-  readonly #clock: Clock;
-  #tokens: number;
-  #last: number;
+  readonly #bucket: TokenBucket;
 
   constructor(options: { qps?: number; burst?: number; clock?: Clock } = {}) {
-    this.#qps = options.qps ?? 10;
-    this.#burst = options.burst ?? 100;
-    this.#clock = options.clock ?? realClock;
-    this.#tokens = this.#burst;
-    this.#last = this.#clock.now();
+    this.#bucket = new TokenBucket({
+      requestsPerSecond: options.qps ?? 10,
+      burst: options.burst ?? 100,
+      clock: options.clock ?? realClock,
+    });
   }
 
   when(_key: string): number {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
-    this.#last = now;
-    this.#tokens -= 1;
-    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#qps) * 1000;
+    return this.#bucket.reserve();
   }
 
   forget(_key: string): void {}

@@ -239,10 +239,15 @@ describe('rate limiters', () => {
     expect(last).toBe(1_000_000);
   });
 
-  it('spreads backoff by the jitter fraction without exceeding the cap', () => {
-    const rl = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0.99 });
-    expect(rl.when('a')).toBeCloseTo(149.5);
-    expect(rl.when('a')).toBe(150);
+  it('spreads backoff by the jitter fraction with the shared backoff (src/backoff.ts)', () => {
+    const high = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0.99 });
+    const low = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0 });
+    // Uniform in [1-f, 1+f] times the exact delay: 100 · (0.5 + 0.99) and 100 · 0.5.
+    expect(high.when('a')).toBeCloseTo(149);
+    expect(low.when('a')).toBeCloseTo(50);
+    // Capped at max before the spread, as backoffDelay does for every caller.
+    expect(high.when('a')).toBeCloseTo(150 * 1.49);
+    expect(low.when('a')).toBeCloseTo(75);
   });
 
   it('lets a burst through and then spaces calls at the bucket rate', () => {
