@@ -6,9 +6,10 @@
 //   - `addAfter` schedules on a single timer for the earliest due key (a binary heap), so thousands of scheduled
 //     renewals cost one timer, not thousands;
 //   - `addRateLimited` / `forget` / `numRequeues` layer per-key backoff over it, as client-go's rate-limiting queue.
-// Beyond client-go: keys queue in two priority lanes (new or changed and due work before re-checks: resync, the
-// enumeration at start, error retries; see `Priority`) and, within a lane, round-robin across namespaces, so a token
-// created during a burst, or in a quiet namespace next to a busy one, waits a turn, not the whole queue.
+// Beyond client-go: keys queue in three priority lanes (due timers, then new or changed resources, then re-checks:
+// resync, the enumeration at start, error retries; see `Priority`) and, within a lane, round-robin across
+// namespaces, so a token created during a burst, or in a quiet namespace next to a busy one, waits a turn, not the
+// whole queue, and a renewal that is due does not wait behind a burst of creates.
 import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock } from '../clock.ts';
 import { TokenBucket } from '../token-bucket.ts';
@@ -126,14 +127,17 @@ export interface WorkQueueMetrics {
 }
 
 /**
- * Which keys go first. 'high': something changed or is due (an informer event, a timer for a renewal or a grace
- * period's end); 'low': work that only re-checks (the periodic resync, the enumeration at start, error retries).
- * A worker always takes a high key when there is one, so a resource created during a burst of re-checks, or a restart
- * that enqueues every resource, is not queued behind them.
+ * Which keys go first:
+ *   - 'due': a timer whose time has come (a renewal, a grace period's end, the end of a wait the reconciler asked
+ *     for): it has a deadline, so it goes even before new work — a burst of creates must not make renewals late;
+ *   - 'high': something changed (an informer event: a new resource, a spec edit, a Secret deleted);
+ *   - 'low': work that only re-checks (the periodic resync, the enumeration when a leader starts, error retries).
+ * A worker always takes a key from the first non-empty lane, so a resource created during a burst of re-checks, or
+ * during a restart that enqueues every resource, is not queued behind them.
  */
-export type Priority = 'high' | 'low';
-const LANES: Record<Priority, number> = { high: 0, low: 1 };
-const PRIORITIES: Priority[] = ['high', 'low'];
+export type Priority = 'due' | 'high' | 'low';
+const LANES: Record<Priority, number> = { due: 0, high: 1, low: 2 };
+const PRIORITIES: Priority[] = ['due', 'high', 'low'];
 
 export interface WorkQueueOptions {
   name?: string;
@@ -237,7 +241,7 @@ export class WorkQueue {
   readonly #metrics: WorkQueueMetrics;
   readonly #domainOf: (key: string) => string;
 
-  readonly #lanes = [new Lane(), new Lane()];
+  readonly #lanes = [new Lane(), new Lane(), new Lane()];
   /** Keys queued (in a lane, not yet handed out), with their live entry. */
   readonly #queued = new Map<string, Entry>();
   /** Keys waiting to be processed (queued, or re-added while in flight), with the lane they go to. */
@@ -315,10 +319,11 @@ export class WorkQueue {
   }
 
   /**
-   * Adds the key after `delayMs`, at `priority` (default high: a timer fires when something is due). If the key is
-   * already waiting, the earlier of the two times and the higher of the two priorities win.
+   * Adds the key after `delayMs`, at `priority` (default 'due': a timer fires when something is due). If the key is
+   * already waiting, the earlier of the two times and the higher of the two priorities win. A delay of zero adds at
+   * once, at the same priority.
    */
-  addAfter(key: string, delayMs: number, priority: Priority = 'high'): void {
+  addAfter(key: string, delayMs: number, priority: Priority = 'due'): void {
     if (this.#shuttingDown) return;
     if (!(delayMs > 0)) {
       this.add(key, priority);

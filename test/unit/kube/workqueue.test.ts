@@ -509,14 +509,25 @@ describe('WorkQueue priority of timers and retries', () => {
     vi.useRealTimers();
   });
 
-  it('puts a due timer in the high lane and a rate-limited retry in the low lane', async () => {
+  it('puts a due timer in the due lane and a rate-limited retry in the low lane', async () => {
     const q = new WorkQueue({ rateLimiter: new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 1000 }) });
     q.addRateLimited('ns/failed');
     q.addAfter('ns/renewal', 100);
     await vi.advanceTimersByTimeAsync(100);
-    expect(q.lenAt('high')).toBe(1);
+    expect(q.lenAt('due')).toBe(1);
     expect(q.lenAt('low')).toBe(1);
     expect(await q.get()).toBe('ns/renewal');
+  });
+
+  it('hands out a renewal that falls due during a burst of creates before the creates queued ahead of it', async () => {
+    const q = new WorkQueue();
+    q.addAfter('ns/renewing', 1000);
+    for (let i = 0; i < 500; i++) q.add(`ns/new-${i}`);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(q.lenAt('due')).toBe(1);
+    expect(q.lenAt('high')).toBe(500);
+    expect(await q.get()).toBe('ns/renewing');
+    expect(await q.get()).toBe('ns/new-0');
   });
 
   it('keeps the earlier time and the higher priority when a waiting key is scheduled again', async () => {
@@ -526,6 +537,7 @@ describe('WorkQueue priority of timers and retries', () => {
     q.addAfter('ns/b', 50, 'low');
     await vi.advanceTimersByTimeAsync(100);
     expect(q.lenAt('high')).toBe(1);
+    expect(q.lenAt('low')).toBe(1);
     expect(await q.get()).toBe('ns/a');
     expect(await q.get()).toBe('ns/b');
   });
