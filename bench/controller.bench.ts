@@ -9,7 +9,7 @@
 //   2. Controller RSS with N Ready resources (target: < 250 MB at 10,000).
 //   3. Restart with N Ready resources: upstream calls and API writes (target: zero), time to caught up.
 //   4. Per rotation: mints, revokes and Secret writes (target: exactly 1 each).
-//   5. Renewal punctuality: R tokens renewing together, p99 |fired − renewalTime| (target: < 1 s).
+//   5. Renewal punctuality: R tokens renewing close together, p99 |fired − renewalTime| (target: < 1 s).
 //
 //   npx node bench/controller.bench.ts          BENCH_N=1000 (resources), BENCH_RENEW_N=200, BENCH_ROTATE_N=20
 // Loopback only; every loop is bounded by a count and a deadline.
@@ -353,23 +353,34 @@ try {
       `${((secretWrites() - secretWritesBefore) / ROTATE_N).toFixed(2)} Secret write (target: 1, 1, 1)`,
   );
 
-  // 5. Renewal punctuality: R tokens created together, renewing ~30 s later within a few seconds of each other.
+  // 5. Renewal punctuality: R tokens renewing at half their lifetime. The lifetime is chosen from phase 1's creation
+  // rate so that the first renewal comes after every one of them is Ready: a renewal is then measured against the
+  // controller's timers and queue, not against a creation burst still running (which an earlier design did, with
+  // 1-minute tokens renewing again and again while the rest were being created).
   await setupNamespace('renew');
-  await createTokens('renew', RENEW_N, { lifetime: '1m', renewBeforePercentage: 50, rotation: { gracePeriod: '1s' } });
+  const estCreateMs = RENEW_N * (totalMs / N);
+  const lifetimeS = Math.max(60, Math.ceil((2 * (1.5 * estCreateMs + 20_000)) / 1000));
   const due = new Map<string, number>();
-  await until(
-    'renewal tokens Ready',
-    async () => {
-      const sats = await listSats('renew');
-      for (const s of sats)
-        if (ready(s) && s.status?.revision === 1 && s.status.renewalTime)
-          due.set(s.metadata.name, Date.parse(s.status.renewalTime));
-      return due.size >= RENEW_N;
-    },
-    120_000,
-  );
+  const renewWatch = new Informer<Sat & { metadata: { namespace?: string } }>({
+    kubeConfig: kc,
+    path: '/apis/tokensync.io/v1alpha1/namespaces/renew/serviceaccounttokens',
+  });
+  renewWatch.onEvent((e) => {
+    const s = e.object;
+    if (e.type !== 'delete' && ready(s) && s.status?.revision === 1 && s.status.renewalTime)
+      due.set(s.metadata.name, Date.parse(s.status.renewalTime));
+  });
+  await renewWatch.start();
+  await createTokens('renew', RENEW_N, {
+    lifetime: `${lifetimeS}s`,
+    renewBeforePercentage: 50,
+    rotation: { gracePeriod: '1s' },
+  });
+  await until(`renewal tokens Ready (${due.size} so far)`, async () => due.size >= RENEW_N, 900_000);
+  await renewWatch.stop();
+  const allReadyAt = Date.now();
   const lastDue = Math.max(...due.values());
-  await until('renewals fired', async () => Date.now() > lastDue + 10_000, 120_000);
+  await until('renewals fired', async () => Date.now() > lastDue + 10_000, lastDue - Date.now() + 60_000);
   const fired = new Map<string, number>();
   for (const line of controller.output) {
     // "issuing" is logged when the reconcile decides to rotate, before any call: the moment the timer fired.
@@ -378,9 +389,14 @@ try {
     if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
   }
   const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
-  const spread = Math.max(...due.values()) - Math.min(...due.values());
+  const firstDue = Math.min(...due.values());
+  const spread = lastDue - firstDue;
+  const perSecond = new Map<number, number>();
+  for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
   log(
-    `5. renewal punctuality (${deltas.length}/${RENEW_N} fired, renewal times spread over ${(spread / 1000).toFixed(1)} s by jitter): ` +
+    `5. renewal punctuality (${deltas.length}/${RENEW_N} fired; lifetime ${lifetimeS}s, renewing at half of it; ` +
+      `the first due ${((firstDue - allReadyAt) / 1000).toFixed(1)} s after all were Ready; renewal times spread over ${(spread / 1000).toFixed(1)} s, ` +
+      `at most ${Math.max(...perSecond.values())} due in one second): ` +
       `|fired − renewalTime| p50 ${percentile(deltas, 50).toFixed(0)} ms, p99 ${percentile(deltas, 99).toFixed(0)} ms (target p99 < 1000 ms)`,
   );
 } catch (error) {
