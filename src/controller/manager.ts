@@ -327,7 +327,8 @@ export class Manager {
       return {};
     }
     // Our own write is on its way through the watch, which will enqueue the key again; the timer is a safety net.
-    if (this.#freshness.isStale(key, sat.metadata.resourceVersion)) return { requeueAfterMs: 1000 };
+    if (this.#freshness.isStale(key, sat.metadata.resourceVersion))
+      return { requeueAfterMs: 1000, requeuePriority: 'low' };
     return this.tokenReconciler.reconcile(sat);
   }
 
@@ -366,7 +367,7 @@ export class Manager {
       try {
         const outcome = await process(key);
         queue.forget(key);
-        if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+        if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs, outcome.requeuePriority);
       } catch (error) {
         if (error instanceof RequeueAfterError) {
           result = 'requeue';
