@@ -245,6 +245,7 @@ try {
   await kubeRequest(kc, {
     method: 'DELETE',
     path: '/apis/tokensync.io/v1alpha1/namespaces/baseline-cr/serviceaccounttokens',
+    timeoutMs: 900_000, // one call deletes them all: 10,000 take minutes on a loaded machine
   });
   log(
     `baseline: ${N} bare ServiceAccountToken creates in ${(crMs / 1000).toFixed(2)} s (${(N / (crMs / 1000)).toFixed(0)}/s, ` +
