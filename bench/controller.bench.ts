@@ -1,11 +1,15 @@
 // The controller against DESIGN.md §4's targets, on a real kube-apiserver + etcd and the reference credentials API,
 // with `tokensync controller` as a child process (so its RSS is its own):
 //   1. N resources created at once: create→Ready p50/p99 and the total, against a baseline measured in the same run:
-//      the same API server taking N bare Secret creates at the same client concurrency (target: within 2x).
+//      the same API server taking N bare Secret creates at the same client concurrency. From the API server's audit
+//      log: the controller's writes per new token by verb and resource, split into those on the path to Ready (up to
+//      the status write that made the token Ready) and those after it (Events), and the bound the write count
+//      implies (writes on the path × the bare write time) with the measured time's ratio to it (issue 11: at most 3
+//      writes on the path, within 1.5x of the bound).
 //   2. Controller RSS with N Ready resources (target: < 250 MB at 10,000).
 //   3. Restart with N Ready resources: upstream calls and API writes (target: zero), time to caught up.
 //   4. Per rotation: mints, revokes and Secret writes (target: exactly 1 each).
-//   5. Renewal punctuality: R tokens renewing together, p99 |fired − renewalTime| (target: < 1 s).
+//   5. Renewal punctuality: R tokens renewing close together, p99 |fired − renewalTime| (target: < 1 s).
 //
 //   npx node bench/controller.bench.ts          BENCH_N=1000 (resources), BENCH_RENEW_N=200, BENCH_ROTATE_N=20
 // Loopback only; every loop is bounded by a count and a deadline.
@@ -14,7 +18,7 @@ import { startCredentialsApi } from '../src/credentials-api/index.ts';
 import { kubeRequest } from '../src/kube/client.ts';
 import { Informer } from '../src/kube/informer.ts';
 import { ControllerProcess } from '../test/integration/controller/process.ts';
-import { startControlPlane } from '../test/support/control-plane.ts';
+import { type AuditEvent, startControlPlane } from '../test/support/control-plane.ts';
 
 const N = Number(process.env['BENCH_N'] ?? 1000);
 const RENEW_N = Number(process.env['BENCH_RENEW_N'] ?? 200);
@@ -86,7 +90,8 @@ async function setupNamespace(ns: string): Promise<void> {
   await apply(`/api/v1/namespaces/${ns}/secrets/admin`, {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'admin', namespace: ns },
+    // Only Secrets labelled as provider credentials may be read as one.
+    metadata: { name: 'admin', namespace: ns, labels: { 'tokensync.io/credential': 'true' } },
     stringData: { token: api.adminKey },
   });
   await apply(`/apis/tokensync.io/v1alpha1/namespaces/${ns}/credentialsproviders/reference`, {
@@ -128,6 +133,75 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/**
+ * The controller's writes in namespace `ns` from the audit log, attributed to tokens (a Secret is named after its
+ * token, an Event after its object), by verb and resource. A token's path to Ready is every write of it received up
+ * to the status write that made it Ready (the last status patch received before the watch saw Ready); the rest
+ * (Events, written in the background) come after. The bench's own writes carry fieldManager=bench and are left out.
+ */
+function analyseWrites(events: AuditEvent[], ns: string, readyWall: Map<string, number>) {
+  const received = (e: AuditEvent) => Date.parse(String(e['requestReceivedTimestamp'] ?? e['stageTimestamp']));
+  const kindOf = (e: AuditEvent) => {
+    const r = e.objectRef;
+    const code = e.responseStatus?.code ?? 0;
+    return `${e.verb} ${r?.resource ?? '?'}${r?.subresource ? `/${r.subresource}` : ''}${code >= 300 ? ` (${code})` : ''}`;
+  };
+  const perToken = new Map<string, AuditEvent[]>();
+  const other = new Map<string, number>();
+  let total = 0;
+  for (const e of events) {
+    if (e.user.username === 'system:apiserver' || e.requestURI.includes('fieldManager=bench')) continue;
+    if (e.objectRef?.namespace !== ns) continue;
+    const name = e.objectRef.name;
+    const token = e.objectRef.resource === 'events' ? name?.replace(/\.[0-9a-f]{16}$/, '') : name;
+    if (!token || !readyWall.has(token)) {
+      other.set(kindOf(e), (other.get(kindOf(e)) ?? 0) + 1);
+      continue;
+    }
+    total++;
+    const list = perToken.get(token) ?? [];
+    list.push(e);
+    perToken.set(token, list);
+  }
+  const all = new Map<string, number>();
+  const path = new Map<string, number>();
+  const after = new Map<string, number>();
+  let onPath = 0;
+  let onPathCustom = 0;
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (const [token, list] of perToken) {
+    const readyAt = readyWall.get(token)!;
+    const statusWrites = list.filter((e) => e.objectRef?.subresource === 'status' && received(e) <= readyAt);
+    const readyWrite = statusWrites.length ? Math.max(...statusWrites.map(received)) : Number.NEGATIVE_INFINITY;
+    for (const e of list) {
+      bump(all, kindOf(e));
+      if (received(e) <= readyWrite) {
+        bump(path, kindOf(e));
+        onPath++;
+        if (e.objectRef?.resource === 'serviceaccounttokens') onPathCustom++;
+      } else bump(after, kindOf(e));
+    }
+  }
+  const n = readyWall.size;
+  const format = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${(v / n).toFixed(2)}`)
+      .join(', ');
+  return {
+    total,
+    onPath,
+    onPathCustom,
+    after: total - onPath,
+    byKind: format(all),
+    onPathByKind: format(path),
+    afterByKind: format(after),
+    other: [...other].map(([k, v]) => `${k}: ${v}`).join(', '),
+  };
+}
+
+const workers = process.env['BENCH_WORKERS'] ?? '16';
+
 try {
   log(`controller bench: N=${N}, renewals=${RENEW_N}, rotations=${ROTATE_N}, client concurrency ${CLIENT_CONCURRENCY}`);
 
@@ -148,17 +222,55 @@ try {
   const baseMs = performance.now() - baseStart;
   log(`baseline: ${N} bare Secret creates in ${(baseMs / 1000).toFixed(2)} s (${(N / (baseMs / 1000)).toFixed(0)}/s)`);
 
+  // Baseline 2: N bare creates of the custom resource itself, which costs the API server more than a Secret (schema
+  // and CEL validation, no protobuf); removed again before the controller starts (no finalizer yet: gone at once).
+  await apply('/api/v1/namespaces/baseline-cr', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'baseline-cr' },
+  });
+  const crStart = performance.now();
+  await pool(
+    Array.from({ length: N }, (_, i) => i),
+    CLIENT_CONCURRENCY,
+    async (i) => {
+      await kubeRequest(kc, {
+        method: 'POST',
+        path: '/apis/tokensync.io/v1alpha1/namespaces/baseline-cr/serviceaccounttokens',
+        body: satBody('baseline-cr', `c-${i}`, { lifetime: '720h' }),
+      });
+    },
+  );
+  const crMs = performance.now() - crStart;
+  await kubeRequest(kc, {
+    method: 'DELETE',
+    path: '/apis/tokensync.io/v1alpha1/namespaces/baseline-cr/serviceaccounttokens',
+    timeoutMs: 900_000, // one call deletes them all: 10,000 take minutes on a loaded machine
+  });
+  log(
+    `baseline: ${N} bare ServiceAccountToken creates in ${(crMs / 1000).toFixed(2)} s (${(N / (crMs / 1000)).toFixed(0)}/s, ` +
+      `${(crMs / baseMs).toFixed(2)}x a Secret create)`,
+  );
+
   // 1. N resources at once.
+  // The controller keeps its Secret-hash key in its own namespace (kube/secrets.ts loadHashKey).
+  await apply('/api/v1/namespaces/tokensync-system', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'tokensync-system' },
+  });
   await setupNamespace('bench');
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of this first controller (on its SIGTERM) into DIR.
   const profile = process.env['BENCH_CPU_PROF'];
   controller = new ControllerProcess(
     cp.kubeconfigPath,
-    ['--max-concurrent-reconciles', process.env['BENCH_WORKERS'] ?? '16', '--log-level', 'info'],
+    ['--max-concurrent-reconciles', workers, '--log-level', 'info'],
     profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {},
   );
   await controller.synced();
   const readyAt = new Map<string, number>();
+  /** Wall-clock time the watch saw each token Ready, to compare with the audit log's timestamps. */
+  const readyWall = new Map<string, number>();
   // Ready times come from a watch (the project's informer), not from listing 1,000 objects in a loop, which would
   // load the API server more than the controller does.
   const watcher = new Informer<Sat & { metadata: { namespace?: string } }>({
@@ -168,38 +280,51 @@ try {
   watcher.onEvent((e) => {
     if (e.type !== 'delete' && ready(e.object) && !readyAt.has(e.object.metadata.name)) {
       readyAt.set(e.object.metadata.name, performance.now());
+      readyWall.set(e.object.metadata.name, Date.now());
     }
   });
   await watcher.start();
   const auditStart = cp.auditEvents().length;
   const start = performance.now();
   const creating = createTokens('bench', N, { lifetime: '720h', rotation: { gracePeriod: '1s' } });
-  await until(`${N} Ready`, async () => readyAt.size >= N, 600_000);
+  await until(
+    `${N} Ready (${readyAt.size} so far)`,
+    async () => readyAt.size >= N,
+    Number(process.env['BENCH_READY_TIMEOUT_MS'] ?? 600_000),
+  );
   const created = await creating;
   const totalMs = performance.now() - start;
   await watcher.stop();
   const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
-  const writesPerToken = 5; // finalizer, pending journal, Secret, final status, Issued Event
+  await new Promise((r) => setTimeout(r, 1000)); // the API server may append audit events just after responding
+  const writes = analyseWrites(cp.auditEvents().slice(auditStart), 'bench', readyWall);
+  const pathPerToken = writes.onPath / N;
+  const bound = pathPerToken * baseMs;
   log(
-    `1. ${N} created at once → all Ready in ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / baseMs).toFixed(2)}x the bare Secret writes ` +
-      `(target ≤ 2x; each token costs ${writesPerToken} API writes, so the protocol floor is ~${writesPerToken}x); ` +
+    `1. ${N} created at once → all Ready in ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / baseMs).toFixed(2)}x the bare Secret creates ` +
+      `(${(baseMs / 1000).toFixed(2)} s, same API server, ${CLIENT_CONCURRENCY} clients vs ${workers} workers); ` +
       `create→Ready p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`,
   );
-
-  const phaseWrites = cp
-    .auditEvents()
-    .slice(auditStart)
-    .filter((e) => e.user.username !== 'system:apiserver');
-  const byKind = new Map<string, number>();
-  for (const e of phaseWrites) {
-    const key = `${e.verb} ${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.responseStatus?.code ?? ''}`;
-    byKind.set(key, (byKind.get(key) ?? 0) + 1);
-  }
+  log(`   controller writes per new token (audit log): ${writes.byKind}`);
   log(
-    `   API writes during phase 1: ${[...byKind]
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k}: ${v}`)
-      .join(', ')}`,
+    `   on the path to Ready ${pathPerToken.toFixed(2)} per token (target ≤ 3): ${writes.onPathByKind}; ` +
+      `after Ready (during the burst) ${(writes.after / N).toFixed(2)}: ${writes.afterByKind || 'none'}`,
+  );
+  if (writes.other) log(`   other controller writes during the burst: ${writes.other}`);
+  // The same bound with each write priced as what it is: a custom-resource write as a bare ServiceAccountToken
+  // create, any other as a bare Secret create.
+  const weighted = (writes.onPathCustom / N) * crMs + ((writes.onPath - writes.onPathCustom) / N) * baseMs;
+  log(
+    `   bound implied by the writes: ${pathPerToken.toFixed(2)} × ${(baseMs / 1000).toFixed(2)} s = ${(bound / 1000).toFixed(2)} s; ` +
+      `measured ${(totalMs / 1000).toFixed(2)} s = ${(totalMs / bound).toFixed(2)}x the bound (target ≤ 1.5x); ` +
+      `with every controller write counted (${(writes.total / N).toFixed(2)} per token): ${(totalMs / ((writes.total / N) * baseMs)).toFixed(2)}x. ` +
+      `Not counted: the bench's own create of each resource (1 write, in the same API server)`,
+  );
+  log(
+    `   priced by resource (${(writes.onPathCustom / N).toFixed(2)} custom-resource writes × ${(crMs / 1000).toFixed(2)} s + ` +
+      `${((writes.onPath - writes.onPathCustom) / N).toFixed(2)} Secret writes × ${(baseMs / 1000).toFixed(2)} s): bound ${(weighted / 1000).toFixed(2)} s, ` +
+      `measured ${(totalMs / weighted).toFixed(2)}x it; with the bench's own creates added (+${(crMs / 1000).toFixed(2)} s): ` +
+      `${(totalMs / (weighted + crMs)).toFixed(2)}x`,
   );
 
   // 2. Memory.
@@ -270,23 +395,34 @@ try {
       `${((secretWrites() - secretWritesBefore) / ROTATE_N).toFixed(2)} Secret write (target: 1, 1, 1)`,
   );
 
-  // 5. Renewal punctuality: R tokens created together, renewing ~30 s later within a few seconds of each other.
+  // 5. Renewal punctuality: R tokens renewing at half their lifetime. The lifetime is chosen from phase 1's creation
+  // rate so that the first renewal comes after every one of them is Ready: a renewal is then measured against the
+  // controller's timers and queue, not against a creation burst still running (which an earlier design did, with
+  // 1-minute tokens renewing again and again while the rest were being created).
   await setupNamespace('renew');
-  await createTokens('renew', RENEW_N, { lifetime: '1m', renewBeforePercentage: 50, rotation: { gracePeriod: '1s' } });
+  const estCreateMs = RENEW_N * (totalMs / N);
+  const lifetimeS = Math.max(60, Math.ceil((2 * (1.5 * estCreateMs + 20_000)) / 1000));
   const due = new Map<string, number>();
-  await until(
-    'renewal tokens Ready',
-    async () => {
-      const sats = await listSats('renew');
-      for (const s of sats)
-        if (ready(s) && s.status?.revision === 1 && s.status.renewalTime)
-          due.set(s.metadata.name, Date.parse(s.status.renewalTime));
-      return due.size >= RENEW_N;
-    },
-    120_000,
-  );
+  const renewWatch = new Informer<Sat & { metadata: { namespace?: string } }>({
+    kubeConfig: kc,
+    path: '/apis/tokensync.io/v1alpha1/namespaces/renew/serviceaccounttokens',
+  });
+  renewWatch.onEvent((e) => {
+    const s = e.object;
+    if (e.type !== 'delete' && ready(s) && s.status?.revision === 1 && s.status.renewalTime)
+      due.set(s.metadata.name, Date.parse(s.status.renewalTime));
+  });
+  await renewWatch.start();
+  await createTokens('renew', RENEW_N, {
+    lifetime: `${lifetimeS}s`,
+    renewBeforePercentage: 50,
+    rotation: { gracePeriod: '1s' },
+  });
+  await until(`renewal tokens Ready (${due.size} so far)`, async () => due.size >= RENEW_N, 900_000);
+  await renewWatch.stop();
+  const allReadyAt = Date.now();
   const lastDue = Math.max(...due.values());
-  await until('renewals fired', async () => Date.now() > lastDue + 10_000, 120_000);
+  await until('renewals fired', async () => Date.now() > lastDue + 10_000, lastDue - Date.now() + 60_000);
   const fired = new Map<string, number>();
   for (const line of controller.output) {
     // "issuing" is logged when the reconcile decides to rotate, before any call: the moment the timer fired.
@@ -295,11 +431,20 @@ try {
     if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
   }
   const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
-  const spread = Math.max(...due.values()) - Math.min(...due.values());
+  const firstDue = Math.min(...due.values());
+  const spread = lastDue - firstDue;
+  const perSecond = new Map<number, number>();
+  for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
   log(
-    `5. renewal punctuality (${deltas.length}/${RENEW_N} fired, renewal times spread over ${(spread / 1000).toFixed(1)} s by jitter): ` +
+    `5. renewal punctuality (${deltas.length}/${RENEW_N} fired; lifetime ${lifetimeS}s, renewing at half of it; ` +
+      `the first due ${((firstDue - allReadyAt) / 1000).toFixed(1)} s after all were Ready; renewal times spread over ${(spread / 1000).toFixed(1)} s, ` +
+      `at most ${Math.max(...perSecond.values())} due in one second): ` +
       `|fired − renewalTime| p50 ${percentile(deltas, 50).toFixed(0)} ms, p99 ${percentile(deltas, 99).toFixed(0)} ms (target p99 < 1000 ms)`,
   );
+} catch (error) {
+  log(`bench failed: ${String(error)}; the controller's last lines:`);
+  for (const line of controller?.output.slice(-30) ?? []) log(`   ${line}`);
+  process.exitCode = 1;
 } finally {
   await controller?.kill('SIGTERM');
   await api.close();

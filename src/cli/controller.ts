@@ -30,7 +30,13 @@ export async function run(argv: string[]): Promise<number> {
   const kubeConfig = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
   const metrics = new Metrics({ tokenSeries: flags['token-metrics'] });
   const identity = `${hostname()}_${process.pid}`;
-  const events = new EventRecorder({ kubeConfig, component: 'tokensync', instance: identity });
+  const events = new EventRecorder({
+    kubeConfig,
+    component: 'tokensync',
+    instance: identity,
+    logger,
+    onDropped: (reason, type) => metrics.eventsDropped.inc({ reason, type }),
+  });
   const [hashNamespace, hashName] = (
     flags['hash-key-secret'] ??
     `${process.env['POD_NAMESPACE'] ?? flags['leader-election-namespace'] ?? 'tokensync-system'}/tokensync-hash-key`

@@ -304,10 +304,11 @@ export class Manager {
     ]);
     this.#synced = true;
     const resync = this.#o.resyncPeriodMs ?? 3_600_000;
+    // Re-checks go to the queues' low lane: a resource created or changed meanwhile is not queued behind them.
     this.#resyncTimer = setInterval(() => {
-      for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
+      for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat), 'low');
       for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
-        this.providerQueue.add(providerKeyOf(p));
+        this.providerQueue.add(providerKeyOf(p), 'low');
     }, resync);
     this.#resyncTimer.unref();
   }
@@ -318,9 +319,10 @@ export class Manager {
 
   /** Runs workers until the signal aborts (leadership lost or shutdown); resolves when in-flight work finished. */
   async run(signal: AbortSignal): Promise<void> {
-    for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat));
+    // Everything is looked at once on taking over, in the low lane: a token created meanwhile goes first.
+    for (const sat of this.tokens.list()) this.tokenQueue.add(keyOf(sat), 'low');
     for (const p of [...this.providers.list(), ...this.clusterProviders.list()])
-      this.providerQueue.add(providerKeyOf(p));
+      this.providerQueue.add(providerKeyOf(p), 'low');
     const workers: Promise<void>[] = [];
     for (let i = 0; i < this.#o.maxConcurrentReconciles; i++) {
       workers.push(this.#worker(this.tokenQueue, 'serviceaccounttoken', (key) => this.#reconcileToken(key)));
@@ -358,7 +360,8 @@ export class Manager {
       return {};
     }
     // Our own write is on its way through the watch, which will enqueue the key again; the timer is a safety net.
-    if (this.#freshness.isStale(key, sat.metadata.resourceVersion)) return { requeueAfterMs: 1000 };
+    if (this.#freshness.isStale(key, sat.metadata.resourceVersion))
+      return { requeueAfterMs: 1000, requeuePriority: 'low' };
     return this.tokenReconciler.reconcile(sat);
   }
 

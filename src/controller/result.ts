@@ -2,6 +2,11 @@
 export interface ReconcileResult {
   /** Reconcile again after this many ms (a renewal or a grace period ending); the earliest request wins. */
   requeueAfterMs?: number;
+  /**
+   * The work-queue lane the key enters when that time comes (kube/workqueue.ts Priority). Default 'due': a renewal
+   * or a grace period's end has a deadline. A safety-net re-check says 'low'.
+   */
+  requeuePriority?: 'due' | 'high' | 'low';
 }
 
 /** Retry after at least this delay (e.g. an upstream Retry-After), not counting as a hot-loop-prone error. */

@@ -35,7 +35,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     try {
       const outcome = await o.process(key);
       queue.forget(key);
-      if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+      if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs, outcome.requeuePriority);
     } catch (error) {
       if (error instanceof RequeueAfterError) {
         result = 'requeue';

@@ -6,7 +6,13 @@
 //   - `addAfter` schedules on a single timer for the earliest due key (a binary heap), so thousands of scheduled
 //     renewals cost one timer, not thousands;
 //   - `addRateLimited` / `forget` / `numRequeues` layer per-key backoff over it, as client-go's rate-limiting queue.
+// Beyond client-go: keys queue in three priority lanes (due timers, then new or changed resources, then re-checks:
+// resync, the enumeration at start, error retries; see `Priority`) and, within a lane, round-robin across
+// namespaces, so a token created during a burst, or in a quiet namespace next to a busy one, waits a turn, not the
+// whole queue, and a renewal that is due does not wait behind a burst of creates.
+import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock } from '../clock.ts';
+import { TokenBucket } from '../token-bucket.ts';
 
 export type { Clock } from '../clock.ts';
 export { realClock } from '../clock.ts';
@@ -20,30 +26,24 @@ export interface RateLimiter {
 }
 
 /**
- * Per-key exponential backoff: base * 2^failures, capped at max (client-go defaults 5 ms → 1000 s). An optional
- * jitter fraction spreads retries of keys that failed together (e.g. an upstream outage) so they don't retry in step.
+ * Per-key exponential backoff (client-go's ItemExponentialFailureRateLimiter, defaults 5 ms → 1000 s), computed by
+ * the project's one backoff, src/backoff.ts: the n-th consecutive failure waits base · 2^(n-1), capped, spread by
+ * the jitter fraction (uniform in [1-f, 1+f]) so keys that failed together (an upstream outage) don't retry in step.
  */
 export class ItemExponentialRateLimiter implements RateLimiter {
-  readonly #baseMs: number;
-  readonly #maxMs: number;
-  readonly #jitter: number;
+  readonly #policy: BackoffPolicy;
   readonly #random: () => number;
   readonly #failures = new Map<string, number>();
 
   constructor(options: { baseMs?: number; maxMs?: number; jitter?: number; random?: () => number } = {}) {
-    this.#baseMs = options.baseMs ?? 5;
-    this.#maxMs = options.maxMs ?? 1_000_000;
-    this.#jitter = options.jitter ?? 0;
+    this.#policy = { baseMs: options.baseMs ?? 5, maxMs: options.maxMs ?? 1_000_000, jitter: options.jitter ?? 0 };
     this.#random = options.random ?? Math.random;
   }
 
   when(key: string): number {
-    const exp = this.#failures.get(key) ?? 0;
-    this.#failures.set(key, exp + 1);
-    // 2^exp overflows to Infinity long before it matters; Math.min keeps it at the cap.
-    const backoff = Math.min(this.#baseMs * 2 ** exp, this.#maxMs);
-    if (this.#jitter <= 0) return backoff;
-    return Math.min(backoff * (1 + this.#random() * this.#jitter), this.#maxMs);
+    const failures = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, failures);
+    return backoffDelay(this.#policy, failures, this.#random);
   }
 
   forget(key: string): void {
@@ -57,30 +57,22 @@ export class ItemExponentialRateLimiter implements RateLimiter {
 
 /**
  * Overall token bucket (client-go's BucketRateLimiter over golang.org/x/time/rate): protects the API server from a
- * retry storm across all keys. Like rate.Limiter.Reserve, tokens may go negative: each call reserves a slot and
- * returns how long until that slot is due.
+ * retry storm across all keys. Like rate.Limiter.Reserve, each call reserves a slot (the bucket may go negative) and
+ * returns how long until that slot is due. The bucket is the project's one implementation, src/token-bucket.ts.
  */
 export class BucketRateLimiter implements RateLimiter {
-  readonly #qps: number;
-  readonly #burst: number;
-  readonly #clock: Clock;
-  #tokens: number;
-  #last: number;
+  readonly #bucket: TokenBucket;
 
   constructor(options: { qps?: number; burst?: number; clock?: Clock } = {}) {
-    this.#qps = options.qps ?? 10;
-    this.#burst = options.burst ?? 100;
-    this.#clock = options.clock ?? realClock;
-    this.#tokens = this.#burst;
-    this.#last = this.#clock.now();
+    this.#bucket = new TokenBucket({
+      requestsPerSecond: options.qps ?? 10,
+      burst: options.burst ?? 100,
+      clock: options.clock ?? realClock,
+    });
   }
 
   when(_key: string): number {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
-    this.#last = now;
-    this.#tokens -= 1;
-    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#qps) * 1000;
+    return this.#bucket.reserve();
   }
 
   forget(_key: string): void {}
@@ -134,11 +126,29 @@ export interface WorkQueueMetrics {
   onRetry?(): void;
 }
 
+/**
+ * Which keys go first:
+ *   - 'due': a timer whose time has come (a renewal, a grace period's end, the end of a wait the reconciler asked
+ *     for): it has a deadline, so it goes even before new work — a burst of creates must not make renewals late;
+ *   - 'high': something changed (an informer event: a new resource, a spec edit, a Secret deleted);
+ *   - 'low': work that only re-checks (the periodic resync, the enumeration when a leader starts, error retries).
+ * A worker always takes a key from the first non-empty lane, so a resource created during a burst of re-checks, or
+ * during a restart that enqueues every resource, is not queued behind them.
+ */
+export type Priority = 'due' | 'high' | 'low';
+const LANES: Record<Priority, number> = { due: 0, high: 1, low: 2 };
+const PRIORITIES: Priority[] = ['due', 'high', 'low'];
+
 export interface WorkQueueOptions {
   name?: string;
   clock?: Clock;
   rateLimiter?: RateLimiter;
   metrics?: WorkQueueMetrics;
+  /**
+   * The fairness domain of a key: keys are served round-robin across domains, FIFO within one. Default: the part of
+   * the key before its last '/' (the namespace of "namespace/name"), '' for keys without one.
+   */
+  domainOf?: (key: string) => string;
   /**
    * Which keys the queue accepts (sharding: those of the shards this replica holds). A key refused here is not queued,
    * not scheduled, and not put back after `done`. Default: every key.
@@ -146,11 +156,87 @@ export interface WorkQueueOptions {
   admit?: (key: string) => boolean;
 }
 
+/** The namespace part of a "namespace/name" key. */
+export function namespaceOfKey(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
 interface Waiting {
   key: string;
   due: number;
   /** Insertion order breaks ties so keys due at the same instant come out in the order they were scheduled. */
   seq: number;
+  lane: number;
+}
+
+/** A queued key. Live while the queue's #queued map points at this very entry (a priority raise supersedes it). */
+interface Entry {
+  key: string;
+  lane: number;
+  domain: string;
+}
+
+/** FIFO as array + head index: shift() on a large array is O(n); we compact occasionally instead. */
+class Fifo<T> {
+  #items: T[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head] = undefined as T;
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}
+
+/**
+ * One priority level: a FIFO per domain (namespace) and a ring of the domains that have keys, served round-robin,
+ * so a namespace with 10,000 keys queued delays another namespace's key by one turn, not by 10,000.
+ */
+class Lane {
+  readonly #byDomain = new Map<string, Fifo<Entry>>();
+  readonly #ring = new Fifo<string>();
+
+  push(entry: Entry): void {
+    let fifo = this.#byDomain.get(entry.domain);
+    if (!fifo) {
+      fifo = new Fifo();
+      this.#byDomain.set(entry.domain, fifo);
+      this.#ring.push(entry.domain);
+    }
+    fifo.push(entry);
+  }
+
+  /** The next live entry, round-robin across domains; superseded entries met on the way are dropped. */
+  shift(isLive: (e: Entry) => boolean): Entry | undefined {
+    for (;;) {
+      const domain = this.#ring.shift();
+      if (domain === undefined) return undefined;
+      const fifo = this.#byDomain.get(domain)!;
+      let entry = fifo.shift();
+      while (entry && !isLive(entry)) entry = fifo.shift();
+      if (fifo.length > 0) this.#ring.push(domain);
+      else this.#byDomain.delete(domain);
+      if (entry) return entry;
+    }
+  }
 }
 
 export class WorkQueue {
@@ -158,14 +244,17 @@ export class WorkQueue {
   readonly #clock: Clock;
   readonly #rateLimiter: RateLimiter;
   readonly #metrics: WorkQueueMetrics;
+  readonly #domainOf: (key: string) => string;
   readonly #admit: (key: string) => boolean;
   #idleWaiters: Array<{ match: (key: string) => boolean; resolve: () => void }> = [];
 
-  // FIFO as array + head index: shift() is O(n) on large arrays; we compact occasionally instead.
-  #queue: string[] = [];
-  #head = 0;
-  readonly #dirty = new Set<string>();
+  readonly #lanes = [new Lane(), new Lane(), new Lane()];
+  /** Keys queued (in a lane, not yet handed out), with their live entry. */
+  readonly #queued = new Map<string, Entry>();
+  /** Keys waiting to be processed (queued, or re-added while in flight), with the lane they go to. */
+  readonly #dirty = new Map<string, number>();
   readonly #processing = new Set<string>();
+  readonly #isLive = (e: Entry) => this.#queued.get(e.key) === e;
   readonly #getters: Array<(key: string | undefined) => void> = [];
   #shuttingDown = false;
   #drainWaiters: Array<() => void> = [];
@@ -187,6 +276,7 @@ export class WorkQueue {
     this.#clock = options.clock ?? realClock;
     this.#rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter(this.#clock);
     this.#metrics = options.metrics ?? {};
+    this.#domainOf = options.domainOf ?? namespaceOfKey;
     this.#admit = options.admit ?? (() => true);
   }
 
@@ -194,11 +284,23 @@ export class WorkQueue {
     return this.#shuttingDown;
   }
 
-  add(key: string): void {
-    if (this.#shuttingDown) return;
-    if (this.#dirty.has(key) || !this.#admit(key)) return;
+  /**
+   * Queues the key. A key already waiting is not queued twice; adding it again with a higher priority moves it to
+   * the high lane (keeping it once).
+   */
+  add(key: string, priority: Priority = 'high'): void {
+    if (this.#shuttingDown || !this.#admit(key)) return;
+    this.#add(key, LANES[priority]);
+  }
+
+  #add(key: string, lane: number): void {
+    const dirtyLane = this.#dirty.get(key);
+    if (dirtyLane !== undefined) {
+      if (lane < dirtyLane) this.#raise(key, lane);
+      return;
+    }
     this.#metrics.onAdd?.();
-    this.#dirty.add(key);
+    this.#dirty.set(key, lane);
     if (this.#metrics.onLatency) this.#addedAt.set(key, this.#clock.now());
     // In flight: stays dirty only; `done` puts it back in the queue.
     if (this.#processing.has(key)) return;
@@ -209,30 +311,50 @@ export class WorkQueue {
       getter(key);
       return;
     }
-    this.#queue.push(key);
+    this.#enqueue(key, lane);
+  }
+
+  #raise(key: string, lane: number): void {
+    this.#dirty.set(key, lane);
+    if (this.#queued.has(key)) this.#enqueue(key, lane); // supersedes the lower entry
+  }
+
+  #enqueue(key: string, lane: number): void {
+    const entry: Entry = { key, lane, domain: this.#domainOf(key) };
+    this.#queued.set(key, entry);
+    this.#lanes[lane]!.push(entry);
     this.#metrics.onDepth?.(this.len());
   }
 
-  /** Adds the key after `delayMs`. If the key is already waiting, the earlier of the two times wins. */
-  addAfter(key: string, delayMs: number): void {
+  /**
+   * Adds the key after `delayMs`, at `priority` (default 'due': a timer fires when something is due). If the key is
+   * already waiting, the earlier of the two times and the higher of the two priorities win. A delay of zero adds at
+   * once, at the same priority.
+   */
+  addAfter(key: string, delayMs: number, priority: Priority = 'due'): void {
     if (this.#shuttingDown) return;
     if (!(delayMs > 0)) {
-      this.add(key);
+      this.add(key, priority);
       return;
     }
     if (!this.#admit(key)) return;
+    const lane = LANES[priority];
     const due = this.#clock.now() + delayMs;
     const existing = this.#waitingByKey.get(key);
-    if (existing && existing.due <= due) return;
-    const entry: Waiting = { key, due, seq: this.#seq++ };
+    if (existing && existing.due <= due) {
+      existing.lane = Math.min(existing.lane, lane);
+      return;
+    }
+    const entry: Waiting = { key, due, seq: this.#seq++, lane: existing ? Math.min(existing.lane, lane) : lane };
     this.#waitingByKey.set(key, entry);
     this.#heapPush(entry);
     if (due < this.#timerDue) this.#armTimer(due);
   }
 
-  addRateLimited(key: string): void {
+  /** Re-adds a failed key after its backoff; a retry re-checks, so it goes to the low lane unless told otherwise. */
+  addRateLimited(key: string, priority: Priority = 'low'): void {
     this.#metrics.onRetry?.();
-    this.addAfter(key, this.#rateLimiter.when(key));
+    this.addAfter(key, this.#rateLimiter.when(key), priority);
   }
 
   forget(key: string): void {
@@ -244,20 +366,28 @@ export class WorkQueue {
   }
 
   /**
-   * Resolves with the next key, which is then in processing until `done(key)`. After shutdown, keys still queued are
-   * handed out (as client-go does) and then `undefined`, which tells the worker to exit.
+   * Resolves with the next key, which is then in processing until `done(key)`: a high-priority key if any, and
+   * within a priority the next domain (namespace) in turn. After shutdown, keys still queued are handed out (as
+   * client-go does) and then `undefined`, which tells the worker to exit.
    */
   get(): Promise<string | undefined> {
-    if (this.#head < this.#queue.length) {
-      const key = this.#queue[this.#head]!;
-      this.#head++;
-      this.#compact();
-      this.#take(key);
+    const entry = this.#next();
+    if (entry) {
+      this.#take(entry.key);
       this.#metrics.onDepth?.(this.len());
-      return Promise.resolve(key);
+      return Promise.resolve(entry.key);
     }
     if (this.#shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.#getters.push(resolve));
+  }
+
+  #next(): Entry | undefined {
+    if (this.#queued.size === 0) return undefined;
+    for (const lane of this.#lanes) {
+      const entry = lane.shift(this.#isLive);
+      if (entry) return entry;
+    }
+    return undefined;
   }
 
   done(key: string): void {
@@ -267,12 +397,15 @@ export class WorkQueue {
       this.#startedAt.delete(key);
       if (started !== undefined) this.#metrics.onWorkDuration(this.#clock.now() - started);
     }
-    if (this.#dirty.has(key)) {
-      // Re-added while in flight: now it may run again. Clear dirty so add() takes the normal path.
-      this.#dirty.delete(key);
-      const addedAt = this.#addedAt.get(key);
-      this.#addedAt.delete(key);
-      if (this.#admit(key)) this.#addRequeued(key, addedAt);
+    const lane = this.#dirty.get(key);
+    if (lane !== undefined) {
+      // Re-added while in flight: now it may run again, unless its shard moved away meanwhile.
+      if (this.#admit(key)) {
+        this.#addRequeued(key, lane);
+      } else {
+        this.#dirty.delete(key);
+        this.#addedAt.delete(key);
+      }
     }
     if (this.#idleWaiters.length > 0) {
       const waiting = this.#idleWaiters;
@@ -291,17 +424,15 @@ export class WorkQueue {
    * flight finish; `whenIdle` waits for them.
    */
   drop(match: (key: string) => boolean): void {
-    const kept = this.#queue.slice(this.#head).filter((key) => {
-      if (!match(key)) return true;
+    for (const key of [...this.#queued.keys()]) {
+      if (!match(key)) continue;
+      this.#queued.delete(key); // its lane entry is no longer live and is skipped when met
       this.#dirty.delete(key);
       this.#addedAt.delete(key);
       this.#rateLimiter.forget(key);
-      return false;
-    });
-    this.#queue = kept;
-    this.#head = 0;
+    }
     // Keys re-added while in flight are dirty but not queued: done() would put them back.
-    for (const key of this.#dirty) if (match(key) && this.#processing.has(key)) this.#dirty.delete(key);
+    for (const key of [...this.#dirty.keys()]) if (match(key) && this.#processing.has(key)) this.#dirty.delete(key);
     for (const key of [...this.#waitingByKey.keys()]) {
       if (match(key)) this.#waitingByKey.delete(key); // the heap entry is skipped lazily
     }
@@ -325,7 +456,14 @@ export class WorkQueue {
 
   /** Keys queued and not yet handed to a worker (not counting delayed ones or those in flight). */
   len(): number {
-    return this.#queue.length - this.#head;
+    return this.#queued.size;
+  }
+
+  /** Keys queued at a priority; for tests and metrics. */
+  lenAt(priority: Priority): number {
+    let n = 0;
+    for (const e of this.#queued.values()) if (e.lane === LANES[priority]) n++;
+    return n;
   }
 
   /** Number of keys scheduled by addAfter/addRateLimited and not yet due; for tests and metrics. */
@@ -355,6 +493,7 @@ export class WorkQueue {
 
   #take(key: string): void {
     this.#dirty.delete(key);
+    this.#queued.delete(key);
     this.#processing.add(key);
     const now = this.#metrics.onLatency || this.#metrics.onWorkDuration ? this.#clock.now() : 0;
     if (this.#metrics.onLatency) {
@@ -366,28 +505,15 @@ export class WorkQueue {
   }
 
   // Like add(), but after shutdown too: a key re-added while in flight must still be handed out so the final state is
-  // reconciled (client-go does the same in Done).
-  #addRequeued(key: string, addedAt: number | undefined): void {
-    this.#dirty.add(key);
-    if (addedAt !== undefined) this.#addedAt.set(key, addedAt);
+  // reconciled (client-go does the same in Done). The key is already dirty, at `lane`.
+  #addRequeued(key: string, lane: number): void {
     const getter = this.#getters.shift();
     if (getter) {
       this.#take(key);
       getter(key);
       return;
     }
-    this.#queue.push(key);
-    this.#metrics.onDepth?.(this.len());
-  }
-
-  #compact(): void {
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#enqueue(key, lane);
   }
 
   #armTimer(due: number): void {
@@ -410,7 +536,7 @@ export class WorkQueue {
       if (top.due > now) break;
       this.#heapPop();
       this.#waitingByKey.delete(top.key);
-      this.add(top.key);
+      this.add(top.key, PRIORITIES[top.lane]);
     }
     const next = this.#heap[0];
     if (next) this.#armTimer(Math.max(next.due, now + 1));

@@ -104,6 +104,12 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.1, 1, 10, 60],
     registers: [this.registry],
   });
+  readonly eventsDropped = new Counter({
+    name: 'tokensync_events_dropped_total',
+    help: 'Kubernetes Events not written, by reason (backlog: the write backlog was full; spam: the object exceeded its per-object budget) and type (Warnings are kept over Normals).',
+    labelNames: ['reason', 'type'],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'tokensync_leader',
     help: '1 when this process holds the leader-election lease (or runs without leader election).',

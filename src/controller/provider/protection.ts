@@ -53,13 +53,40 @@ export function credentialRefOf(p: AnyProvider): { namespace: string; name: stri
  */
 export class ProviderProtection {
   readonly #o: ProtectionOptions;
+  /** Protections being written, per provider: the workers that mint with one provider at once share one write. */
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(options: ProtectionOptions) {
     this.#o = options;
   }
 
-  /** Before a mint: the provider and its credential must outlive the tokens minted with them. */
+  /**
+   * Before a mint: the provider and its credential must outlive the tokens minted with them. Sixteen workers that
+   * take the first tokens of a new provider at once share the one write (each writing on the version it resolved
+   * made all but one fail with a conflict, and those tokens took a retry and an extra status write).
+   */
   async protect(r: ResolvedOk): Promise<void> {
+    const running = this.#inFlight.get(r.providerKey);
+    if (
+      running &&
+      (await running.then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      failpoint('after-protect');
+      return;
+    }
+    const mine = this.#protect(r);
+    this.#inFlight.set(r.providerKey, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.#inFlight.get(r.providerKey) === mine) this.#inFlight.delete(r.providerKey);
+    }
+  }
+
+  async #protect(r: ResolvedOk): Promise<void> {
     const p = r.provider;
     if (!p.metadata.finalizers?.includes(IN_USE_FINALIZER) && !p.metadata.deletionTimestamp) {
       await this.#o.providers.setFinalizers(p, [...(p.metadata.finalizers ?? []), IN_USE_FINALIZER], {

@@ -239,10 +239,15 @@ describe('rate limiters', () => {
     expect(last).toBe(1_000_000);
   });
 
-  it('spreads backoff by the jitter fraction without exceeding the cap', () => {
-    const rl = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0.99 });
-    expect(rl.when('a')).toBeCloseTo(149.5);
-    expect(rl.when('a')).toBe(150);
+  it('spreads backoff by the jitter fraction with the shared backoff (src/backoff.ts)', () => {
+    const high = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0.99 });
+    const low = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 150, jitter: 0.5, random: () => 0 });
+    // Uniform in [1-f, 1+f] times the exact delay: 100 · (0.5 + 0.99) and 100 · 0.5.
+    expect(high.when('a')).toBeCloseTo(149);
+    expect(low.when('a')).toBeCloseTo(50);
+    // Capped at max before the spread, as backoffDelay does for every caller.
+    expect(high.when('a')).toBeCloseTo(150 * 1.49);
+    expect(low.when('a')).toBeCloseTo(75);
   });
 
   it('lets a burst through and then spaces calls at the bucket rate', () => {
@@ -480,5 +485,124 @@ describe('WorkQueue admission, drop and whenIdle (sharding)', () => {
     await waiting;
     expect(idle).toBe(true);
     await q.whenIdle(() => true); // nothing in flight: at once
+  });
+});
+
+describe('WorkQueue fairness and priority', () => {
+  const drain = async (q: WorkQueue, n: number) => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = (await q.get())!;
+      out.push(k);
+      q.done(k);
+    }
+    return out;
+  };
+
+  it('serves namespaces round-robin, so a quiet namespace waits one turn, not behind a busy one', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 1000; i++) q.add(`busy/t-${i}`);
+    q.add('quiet/t-0');
+    q.add('other/t-0');
+    q.add('other/t-1');
+    expect(await drain(q, 5)).toEqual(['busy/t-0', 'quiet/t-0', 'other/t-0', 'busy/t-1', 'other/t-1']);
+    expect(q.len()).toBe(998);
+  });
+
+  it('keeps FIFO order within one namespace', async () => {
+    const q = new WorkQueue();
+    for (const k of ['ns/c', 'ns/a', 'ns/b']) q.add(k);
+    expect(await drain(q, 3)).toEqual(['ns/c', 'ns/a', 'ns/b']);
+  });
+
+  it('hands out new or changed keys before resync keys queued earlier', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 100; i++) q.add(`ns/old-${i}`, 'low');
+    q.add('ns/new');
+    expect(q.lenAt('high')).toBe(1);
+    expect(q.lenAt('low')).toBe(100);
+    expect(await drain(q, 2)).toEqual(['ns/new', 'ns/old-0']);
+  });
+
+  it('moves a waiting low key to the high lane without queueing it twice', async () => {
+    const q = new WorkQueue();
+    q.add('ns/a', 'low');
+    q.add('ns/b', 'low');
+    q.add('ns/b'); // an event for b arrives while its resync is queued
+    expect(q.len()).toBe(2);
+    expect(await drain(q, 2)).toEqual(['ns/b', 'ns/a']);
+    expect(await peek(q)).toBe('pending'); // the superseded low entry of b is not handed out
+  });
+
+  it('does not lower a waiting key when a resync adds it again', async () => {
+    const q = new WorkQueue();
+    q.add('ns/a', 'low');
+    q.add('ns/b');
+    q.add('ns/b', 'low');
+    expect(await drain(q, 2)).toEqual(['ns/b', 'ns/a']);
+  });
+
+  it('re-queues a key re-added while in flight at the highest priority it was added with', async () => {
+    const q = new WorkQueue();
+    q.add('ns/a');
+    const k = (await q.get())!;
+    q.add('ns/x', 'low');
+    q.add('ns/a', 'low');
+    q.add('ns/a'); // still one pending re-run, now high
+    expect(await peek(q)).toBe('ns/x'); // a is in flight: never handed out twice
+    q.done('ns/x');
+    q.add('ns/y', 'low');
+    q.done(k);
+    expect(q.len()).toBe(2);
+    expect(await drain(q, 2)).toEqual(['ns/a', 'ns/y']);
+  });
+
+  it('serves low keys when no high key waits, and hands one to a waiting worker directly', async () => {
+    const q = new WorkQueue();
+    const waiting = q.get();
+    q.add('ns/a', 'low');
+    expect(await waiting).toBe('ns/a');
+  });
+});
+
+describe('WorkQueue priority of timers and retries', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('puts a due timer in the due lane and a rate-limited retry in the low lane', async () => {
+    const q = new WorkQueue({ rateLimiter: new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 1000 }) });
+    q.addRateLimited('ns/failed');
+    q.addAfter('ns/renewal', 100);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(q.lenAt('due')).toBe(1);
+    expect(q.lenAt('low')).toBe(1);
+    expect(await q.get()).toBe('ns/renewal');
+  });
+
+  it('hands out a renewal that falls due during a burst of creates before the creates queued ahead of it', async () => {
+    const q = new WorkQueue();
+    q.addAfter('ns/renewing', 1000);
+    for (let i = 0; i < 500; i++) q.add(`ns/new-${i}`);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(q.lenAt('due')).toBe(1);
+    expect(q.lenAt('high')).toBe(500);
+    expect(await q.get()).toBe('ns/renewing');
+    expect(await q.get()).toBe('ns/new-0');
+  });
+
+  it('keeps the earlier time and the higher priority when a waiting key is scheduled again', async () => {
+    const q = new WorkQueue();
+    q.addAfter('ns/a', 100, 'low');
+    q.addAfter('ns/a', 500, 'high'); // later: the time stays 100 ms, the priority rises
+    q.addAfter('ns/b', 50, 'low');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(q.lenAt('high')).toBe(1);
+    expect(q.lenAt('low')).toBe(1);
+    expect(await q.get()).toBe('ns/a');
+    expect(await q.get()).toBe('ns/b');
   });
 });

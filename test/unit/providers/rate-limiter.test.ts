@@ -9,8 +9,7 @@ describe('TokenBucket', () => {
     vi.useRealTimers();
   });
 
-  const bucket = (requestsPerSecond: number, burst: number) =>
-    new TokenBucket({ requestsPerSecond, burst, now: () => Date.now() });
+  const bucket = (requestsPerSecond: number, burst: number) => new TokenBucket({ requestsPerSecond, burst });
 
   it('grants the burst at once and then nothing until time passes', () => {
     const b = bucket(2, 3);

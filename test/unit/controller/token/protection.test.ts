@@ -65,6 +65,21 @@ describe('in-use protection of providers and their credential Secrets', () => {
     ]);
   });
 
+  it('workers minting with one provider at once share one protecting write instead of racing to a conflict', async () => {
+    const p = provider([]);
+    const { protection, writes } = setup({ tokens: [], providers: [p], secrets: [credential([])] });
+    const resolved = () => ({
+      ok: true as const,
+      provider: p,
+      client: {} as never,
+      providerKey: 'ns/p',
+      credentialFingerprint: 'x',
+      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
+    });
+    await Promise.all(Array.from({ length: 16 }, () => protection.protect(resolved())));
+    expect(writes.map((w) => w.what)).toEqual(['provider p', 'secret cred']);
+  });
+
   it('adds nothing to a provider already being deleted (the API server would refuse a new finalizer)', async () => {
     const p = provider([], { deletionTimestamp: '2026-11-26T12:00:00Z' });
     const { protection, writes } = setup({
