@@ -10,110 +10,19 @@
 // resync, the enumeration at start, error retries; see `Priority`) and, within a lane, round-robin across
 // namespaces, so a token created during a burst, or in a quiet namespace next to a busy one, waits a turn, not the
 // whole queue, and a renewal that is due does not wait behind a burst of creates.
-import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock } from '../clock.ts';
-import { TokenBucket } from '../token-bucket.ts';
+import { type Entry, Lane, MinHeap } from './queue-storage.ts';
+import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiters.ts';
 
 export type { Clock } from '../clock.ts';
 export { realClock } from '../clock.ts';
-
-export interface RateLimiter {
-  /** How long (ms) to wait before this key may be processed again; counts as one more failure. */
-  when(key: string): number;
-  /** The key succeeded: reset its failure history. */
-  forget(key: string): void;
-  numRequeues(key: string): number;
-}
-
-/**
- * Per-key exponential backoff (client-go's ItemExponentialFailureRateLimiter, defaults 5 ms → 1000 s), computed by
- * the project's one backoff, src/backoff.ts: the n-th consecutive failure waits base · 2^(n-1), capped, spread by
- * the jitter fraction (uniform in [1-f, 1+f]) so keys that failed together (an upstream outage) don't retry in step.
- */
-export class ItemExponentialRateLimiter implements RateLimiter {
-  readonly #policy: BackoffPolicy;
-  readonly #random: () => number;
-  readonly #failures = new Map<string, number>();
-
-  constructor(options: { baseMs?: number; maxMs?: number; jitter?: number; random?: () => number } = {}) {
-    this.#policy = { baseMs: options.baseMs ?? 5, maxMs: options.maxMs ?? 1_000_000, jitter: options.jitter ?? 0 };
-    this.#random = options.random ?? Math.random;
-  }
-
-  when(key: string): number {
-    const failures = (this.#failures.get(key) ?? 0) + 1;
-    this.#failures.set(key, failures);
-    return backoffDelay(this.#policy, failures, this.#random);
-  }
-
-  forget(key: string): void {
-    this.#failures.delete(key);
-  }
-
-  numRequeues(key: string): number {
-    return this.#failures.get(key) ?? 0;
-  }
-}
-
-/**
- * Overall token bucket (client-go's BucketRateLimiter over golang.org/x/time/rate): protects the API server from a
- * retry storm across all keys. Like rate.Limiter.Reserve, each call reserves a slot (the bucket may go negative) and
- * returns how long until that slot is due. The bucket is the project's one implementation, src/token-bucket.ts.
- */
-export class BucketRateLimiter implements RateLimiter {
-  readonly #bucket: TokenBucket;
-
-  constructor(options: { qps?: number; burst?: number; clock?: Clock } = {}) {
-    this.#bucket = new TokenBucket({
-      requestsPerSecond: options.qps ?? 10,
-      burst: options.burst ?? 100,
-      clock: options.clock ?? realClock,
-    });
-  }
-
-  when(_key: string): number {
-    return this.#bucket.reserve();
-  }
-
-  forget(_key: string): void {}
-
-  numRequeues(_key: string): number {
-    return 0;
-  }
-}
-
-/** The longest delay of its limiters wins; forget and numRequeues consult all of them. */
-export class MaxOfRateLimiter implements RateLimiter {
-  readonly #limiters: RateLimiter[];
-
-  constructor(...limiters: RateLimiter[]) {
-    this.#limiters = limiters;
-  }
-
-  when(key: string): number {
-    let max = 0;
-    for (const l of this.#limiters) max = Math.max(max, l.when(key));
-    return max;
-  }
-
-  forget(key: string): void {
-    for (const l of this.#limiters) l.forget(key);
-  }
-
-  numRequeues(key: string): number {
-    let max = 0;
-    for (const l of this.#limiters) max = Math.max(max, l.numRequeues(key));
-    return max;
-  }
-}
-
-/** client-go's DefaultControllerRateLimiter: max(per-item 5 ms → 1000 s, overall 10 qps / burst 100). */
-export function defaultControllerRateLimiter(clock: Clock = realClock): RateLimiter {
-  return new MaxOfRateLimiter(
-    new ItemExponentialRateLimiter({ baseMs: 5, maxMs: 1_000_000 }),
-    new BucketRateLimiter({ qps: 10, burst: 100, clock }),
-  );
-}
+export {
+  BucketRateLimiter,
+  defaultControllerRateLimiter,
+  ItemExponentialRateLimiter,
+  MaxOfRateLimiter,
+  type RateLimiter,
+} from './rate-limiters.ts';
 
 export interface WorkQueueMetrics {
   /** A key entered the queue (not counted when the add collapsed into an existing dirty key). */
@@ -170,75 +79,6 @@ interface Waiting {
   lane: number;
 }
 
-/** A queued key. Live while the queue's #queued map points at this very entry (a priority raise supersedes it). */
-interface Entry {
-  key: string;
-  lane: number;
-  domain: string;
-}
-
-/** FIFO as array + head index: shift() on a large array is O(n); we compact occasionally instead. */
-class Fifo<T> {
-  #items: T[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head]!;
-    this.#items[this.#head] = undefined as T;
-    this.#head++;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-}
-
-/**
- * One priority level: a FIFO per domain (namespace) and a ring of the domains that have keys, served round-robin,
- * so a namespace with 10,000 keys queued delays another namespace's key by one turn, not by 10,000.
- */
-class Lane {
-  readonly #byDomain = new Map<string, Fifo<Entry>>();
-  readonly #ring = new Fifo<string>();
-
-  push(entry: Entry): void {
-    let fifo = this.#byDomain.get(entry.domain);
-    if (!fifo) {
-      fifo = new Fifo();
-      this.#byDomain.set(entry.domain, fifo);
-      this.#ring.push(entry.domain);
-    }
-    fifo.push(entry);
-  }
-
-  /** The next live entry, round-robin across domains; superseded entries met on the way are dropped. */
-  shift(isLive: (e: Entry) => boolean): Entry | undefined {
-    for (;;) {
-      const domain = this.#ring.shift();
-      if (domain === undefined) return undefined;
-      const fifo = this.#byDomain.get(domain)!;
-      let entry = fifo.shift();
-      while (entry && !isLive(entry)) entry = fifo.shift();
-      if (fifo.length > 0) this.#ring.push(domain);
-      else this.#byDomain.delete(domain);
-      if (entry) return entry;
-    }
-  }
-}
-
 export class WorkQueue {
   readonly name: string;
   readonly #clock: Clock;
@@ -261,7 +101,7 @@ export class WorkQueue {
 
   // Delaying layer: a min-heap by due time with lazy deletion. `#waitingByKey` holds the live entry for each key;
   // heap entries that are no longer the live one (superseded by an earlier addAfter) are skipped when popped.
-  readonly #heap: Waiting[] = [];
+  readonly #heap = new MinHeap<Waiting>((a, b) => a.due < b.due || (a.due === b.due && a.seq < b.seq));
   readonly #waitingByKey = new Map<string, Waiting>();
   #seq = 0;
   #timer: unknown;
@@ -347,7 +187,7 @@ export class WorkQueue {
     }
     const entry: Waiting = { key, due, seq: this.#seq++, lane: existing ? Math.min(existing.lane, lane) : lane };
     this.#waitingByKey.set(key, entry);
-    this.#heapPush(entry);
+    this.#heap.push(entry);
     if (due < this.#timerDue) this.#armTimer(due);
   }
 
@@ -478,7 +318,7 @@ export class WorkQueue {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerDue = Number.POSITIVE_INFINITY;
-    this.#heap.length = 0;
+    this.#heap.clear();
     this.#waitingByKey.clear();
     const getters = this.#getters.splice(0);
     for (const g of getters) g(undefined);
@@ -527,55 +367,18 @@ export class WorkQueue {
     this.#timer = undefined;
     this.#timerDue = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
-    while (this.#heap.length > 0) {
-      const top = this.#heap[0]!;
+    while (this.#heap.size > 0) {
+      const top = this.#heap.peek()!;
       if (this.#waitingByKey.get(top.key) !== top) {
-        this.#heapPop();
+        this.#heap.pop();
         continue;
       }
       if (top.due > now) break;
-      this.#heapPop();
+      this.#heap.pop();
       this.#waitingByKey.delete(top.key);
       this.add(top.key, PRIORITIES[top.lane]);
     }
-    const next = this.#heap[0];
+    const next = this.#heap.peek();
     if (next) this.#armTimer(Math.max(next.due, now + 1));
-  }
-
-  #less(a: Waiting, b: Waiting): boolean {
-    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
-  }
-
-  #heapPush(entry: Waiting): void {
-    const h = this.#heap;
-    h.push(entry);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  #heapPop(): Waiting | undefined {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
