@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { realClock } from '../clock.ts';
 import { Manager } from '../controller/manager.ts';
-import { loadKubeConfig } from '../kube/client.ts';
+import { clientNodeKubeConfigOf, loadClusterAccess } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
+import type { LeaderElector } from '../kube/leader-election.ts';
 import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
 import { startHealthServer } from '../observability/health.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -26,10 +26,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: flags['log-level'], format: flags['log-format'] });
-  const kubeConfig = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
+  // In a pod and with a static kubeconfig this never loads @kubernetes/client-node (docs/decisions/0015).
+  const kubeConfig = await loadClusterAccess(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
   const metrics = new Metrics({ tokenSeries: flags['token-metrics'] });
   const identity = `${hostname()}_${process.pid}`;
-  const events = new EventRecorder({ kubeConfig, component: 'tokensync', instance: identity });
+  // events.ts still names client-node's KubeConfig type; it only hands it to kubeRequest, which takes either.
+  const events = new EventRecorder({ kubeConfig: kubeConfig as never, component: 'tokensync', instance: identity });
   const [hashNamespace, hashName] = (
     flags['hash-key-secret'] ??
     `${process.env['POD_NAMESPACE'] ?? flags['leader-election-namespace'] ?? 'tokensync-system'}/tokensync-hash-key`
@@ -120,8 +122,10 @@ export async function run(argv: string[]): Promise<number> {
       logger.error('--leader-elect needs --leader-election-namespace or POD_NAMESPACE');
       return 2;
     }
+    // The elector is written on client-node's CoordinationV1Api: only with --leader-elect is client-node loaded.
+    const { LeaderElector } = await import('../kube/leader-election.ts');
     elector = new LeaderElector({
-      kubeConfig,
+      kubeConfig: await clientNodeKubeConfigOf(kubeConfig),
       namespace,
       name: flags['leader-election-id'],
       identity,

@@ -13,6 +13,8 @@ interface Fake {
   kc: KubeConfig;
   lists: URLSearchParams[];
   watches: Array<{ query: URLSearchParams; at: number }>;
+  /** Accept header of every request, in order. */
+  accepts: Array<string | undefined>;
   items: Obj[];
   listRv: string;
   /** Consumed one per watch request; when empty, watches hang (send nothing). */
@@ -44,12 +46,14 @@ async function fakeServer(): Promise<Fake> {
   const fake = {
     lists: [] as URLSearchParams[],
     watches: [] as Array<{ query: URLSearchParams; at: number }>,
+    accepts: [] as Array<string | undefined>,
     items: [] as Obj[],
     listRv: '10',
     script: [] as WatchScript[],
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    fake.accepts.push(req.headers.accept);
     if (url.searchParams.get('watch') === 'true') {
       fake.watches.push({ query: url.searchParams, at: Date.now() });
       const step = fake.script.shift();
@@ -117,6 +121,33 @@ describe('keyOf and stripManagedFields', () => {
     const o = { metadata: { name: 'a', managedFields: [{ manager: 'x' }], labels: { l: '1' } }, data: { k: 'v' } };
     expect(stripManagedFields(o)).toEqual({ metadata: { name: 'a', labels: { l: '1' } }, data: { k: 'v' } });
     expect(stripManagedFields(null)).toBeNull();
+  });
+});
+
+describe('Informer caches', () => {
+  it('list and watch Secrets as PartialObjectMetadata, and strip managedFields from every object', async () => {
+    const fake = await fakeServer();
+    fake.items = [{ metadata: { ...cm('a', '5').metadata, managedFields: [{ manager: 'x' }] } }];
+    fake.script.push((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      line(res, 'ADDED', { metadata: { ...cm('b', '11').metadata, managedFields: [{ manager: 'y' }] } });
+    });
+    const { inf } = makeInformer(fake, { path: '/api/v1/namespaces/ns/secrets' });
+    await inf.start();
+    await waitFor(() => inf.size() === 2, 'the watched object');
+    expect(fake.accepts).toEqual([
+      'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+    ]);
+    expect(inf.list().map((o) => o.metadata.managedFields)).toEqual([undefined, undefined]);
+  });
+
+  it('ask for whole objects of other resources (the transform decides what is kept)', async () => {
+    const fake = await fakeServer();
+    const { inf } = makeInformer(fake);
+    await inf.start();
+    await waitFor(() => fake.accepts.length === 2, 'a watch');
+    expect(fake.accepts).toEqual(['application/json', 'application/json']);
   });
 });
 
