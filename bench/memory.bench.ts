@@ -1,0 +1,308 @@
+// Memory and scale of `tokensync controller` (issue 11): RSS with N Ready tokens, after the create burst and after a
+// restart, where it goes, restart catch-up and renewal punctuality, on the Go-built control plane and the reference
+// credentials API. The controller runs as a child process from the compiled dist/cli/main.js with the image's Node
+// flags, so its RSS is what a pod would show.
+//   1. An idle controller (no tokens): RSS and its breakdown.
+//   2. N tokens created at once (bounded client concurrency) → all Ready: time, RSS after the burst.
+//   3. Restart with N Ready: upstream calls and API writes (target 0 and 0), time to caught up, RSS (target: at most
+//      150 MB at 10,000, 600 MB at 100,000).
+//   4. (N ≤ 20,000, or BENCH_VARIANTS=1) the same restart under other settings: what each Node or allocator knob
+//      changes, and a heap snapshot of the restarted controller summarized by constructor.
+//   5. Renewal punctuality: BENCH_RENEW_N tokens (default 1,000) created together, renewing together ~30 s later,
+//      while the N others sit in the caches: p99 |fired − renewalTime|.
+//
+//   npx node bench/memory.bench.ts                     BENCH_N=10000 (default)
+//   BENCH_N=100000 npx node bench/memory.bench.ts      the 100,000 run (about an hour on 2 cores)
+// Prints figures; asserts nothing. Loopback only; every wait is bounded.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCredentialsApi } from '../src/credentials-api/index.ts';
+import { kubeRequest } from '../src/kube/client.ts';
+import { Informer } from '../src/kube/informer.ts';
+import { ControllerProcess } from '../test/integration/controller/process.ts';
+import { startControlPlane } from '../test/support/control-plane.ts';
+import {
+  apply,
+  auditWritesSince,
+  buildDist,
+  caughtUp,
+  fileSize,
+  formatMemory,
+  log,
+  MiB,
+  memoryOf,
+  percentile,
+  pool,
+  satBody,
+  setupNamespace,
+  sleep,
+  summarizeSnapshot,
+  until,
+  upstreamStats,
+  waitForSnapshot,
+} from './support.ts';
+
+const N = Number(process.env['BENCH_N'] ?? 10_000);
+const RENEW_N = Number(process.env['BENCH_RENEW_N'] ?? 1000);
+const VARIANTS = (process.env['BENCH_VARIANTS'] ?? (N <= 20_000 ? '1' : '0')) === '1';
+const CLIENT_CONCURRENCY = Number(process.env['BENCH_CLIENT_CONCURRENCY'] ?? 16);
+const WORKERS = process.env['BENCH_WORKERS'] ?? '16';
+/** Minutes allowed for the burst to become Ready: 10 per 10,000 tokens, at least 10. */
+const READY_TIMEOUT_MS = Math.max(10, N / 1000) * 60_000;
+
+log(`memory bench: N=${N}, renewals=${RENEW_N}, client concurrency ${CLIENT_CONCURRENCY}, ${WORKERS} workers`);
+const buildStart = performance.now();
+const entry = process.env['BENCH_ENTRY'] ?? buildDist();
+log(`controller entry ${entry} (built in ${((performance.now() - buildStart) / 1000).toFixed(1)} s)`);
+
+const cp = await startControlPlane({ auditWrites: true, etcdQuotaBytes: 8 * 1024 ** 3 });
+const api = await startCredentialsApi({ rateLimit: false });
+const kc = cp.kubeConfig;
+const running = new Set<ControllerProcess>();
+
+/** A controller as the image starts it (--max-semi-space-size=2, compiled JavaScript), plus extra Node settings. */
+function startController(
+  options: { env?: Record<string, string>; entry?: string; nodeArgs?: string[] } = {},
+): ControllerProcess {
+  const c = new ControllerProcess(
+    cp.kubeconfigPath,
+    ['--max-concurrent-reconciles', WORKERS, '--log-level', 'info'],
+    options.env ?? {},
+    { entry: options.entry ?? entry, nodeArgs: options.nodeArgs ?? [] },
+  );
+  running.add(c);
+  return c;
+}
+
+async function stop(c: ControllerProcess): Promise<void> {
+  await c.kill('SIGTERM');
+  running.delete(c);
+}
+
+/** Starts a controller on the N Ready tokens and waits until it has reconciled them all; returns the timings. */
+async function restart(options: Parameters<typeof startController>[0] = {}) {
+  const started = performance.now();
+  const c = startController(options);
+  await c.synced(300_000);
+  const syncedMs = performance.now() - started;
+  await until('caught up', () => caughtUp(c, N), Math.max(300_000, N * 20));
+  const caughtUpMs = performance.now() - started;
+  await sleep(3000);
+  return { c, syncedMs, caughtUpMs };
+}
+
+/** Has the controller (started with --heapsnapshot-signal=SIGUSR2) write a heap snapshot, and prints its summary. */
+async function heapSummary(c: ControllerProcess, dir: string, when: string): Promise<void> {
+  c.child.kill('SIGUSR2');
+  const file = await waitForSnapshot(dir, 300_000);
+  const summary = await summarizeSnapshot(file);
+  rmSync(file);
+  log(`   heap snapshot ${when}: ${(summary.total / MiB).toFixed(1)} MiB of live objects; largest groups (self size):`);
+  for (const [key, size, count] of summary.groups)
+    log(`     ${(size / MiB).toFixed(1).padStart(6)} MiB  ${String(count).padStart(8)}×  ${key}`);
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+try {
+  // The controller keeps its Secret-hash key in its own namespace (docs/decisions/0013).
+  await apply(kc, '/api/v1/namespaces/tokensync-system', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'tokensync-system' },
+  });
+  // 1. Idle. SIGUSR2 makes the controller write a heap snapshot (used after the burst, at most 20,000 tokens).
+  const snapshotDir = mkdtempSync(join(tmpdir(), 'tokensync-heap-'));
+  let controller = startController({
+    env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}` },
+  });
+  await controller.synced();
+  await sleep(3000);
+  log(`1. idle controller, no tokens: ${formatMemory(await memoryOf(controller))}`);
+
+  // 2. The burst.
+  await setupNamespace(kc, api, 'bench');
+  const readyAt = new Map<string, number>();
+  // Ready times come from the bench's own watch, trimmed to what it needs (100,000 full objects would cost the
+  // benchmark process gigabytes, and listing in a loop would load the API server more than the controller does).
+  type Seen = { metadata: { name: string; namespace: string; resourceVersion: string }; ready: boolean };
+  const watcher = new Informer<Seen>({
+    kubeConfig: kc,
+    path: '/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens',
+    transform: (o: {
+      metadata: Seen['metadata'];
+      status?: { conditions?: Array<{ type: string; status: string }> };
+    }) => ({
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion },
+      ready: o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    }),
+  });
+  watcher.onEvent((e) => {
+    if (e.type !== 'delete' && e.object.ready && !readyAt.has(e.object.metadata.name))
+      readyAt.set(e.object.metadata.name, performance.now());
+  });
+  await watcher.start();
+  const created = new Map<string, number>();
+  const start = performance.now();
+  const names = Array.from({ length: N }, (_, i) => `t-${i}`);
+  const creating = pool(names, CLIENT_CONCURRENCY, async (name) => {
+    await apply(
+      kc,
+      `/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens/${name}`,
+      satBody('bench', name, { lifetime: '720h', rotation: { gracePeriod: '1s' } }),
+    );
+    created.set(name, performance.now());
+  });
+  let createdAllMs = 0;
+  void creating.then(() => {
+    createdAllMs = performance.now() - start;
+  });
+  let reported = 0;
+  await until(
+    `${N} Ready`,
+    async () => {
+      const tenth = Math.floor((readyAt.size / N) * 10);
+      if (tenth > reported && tenth < 10) {
+        reported = tenth;
+        const m = await memoryOf(controller);
+        log(
+          `   ${readyAt.size} Ready after ${s(performance.now() - start)} (${created.size} created), ` +
+            `RSS ${m.rss.toFixed(0)} MiB, heap used ${m.heapUsed.toFixed(0)} MiB`,
+        );
+      }
+      return readyAt.size >= N;
+    },
+    READY_TIMEOUT_MS,
+  );
+  await creating;
+  const burstMs = performance.now() - start;
+  await watcher.stop();
+  const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
+  log(
+    `2. ${N} created at once (${CLIENT_CONCURRENCY} clients; all created after ${s(createdAllMs)}) → all Ready in ${s(burstMs)} ` +
+      `(${(N / (burstMs / 1000)).toFixed(0)} tokens/s); create→Ready p50 ${s(percentile(latencies, 50))}, p99 ${s(percentile(latencies, 99))}`,
+  );
+  await sleep(5000);
+  log(`   after the burst: ${formatMemory(await memoryOf(controller))}`);
+  if (N <= 20_000) await heapSummary(controller, snapshotDir, 'after the burst');
+  rmSync(snapshotDir, { recursive: true, force: true });
+
+  // 3. Restart.
+  await stop(controller);
+  const auditOffset = await fileSize(cp.auditLogPath);
+  const before = await upstreamStats(api);
+  const restarted = await restart();
+  controller = restarted.c;
+  await sleep(2000);
+  const after = await upstreamStats(api);
+  const writes = cp.auditLogPath ? await auditWritesSince(cp.auditLogPath, auditOffset) : new Map<string, number>();
+  const writeCount = [...writes.values()].reduce((a, b) => a + b, 0);
+  log(
+    `3. restart with ${N} Ready: caches synced in ${s(restarted.syncedMs)}, caught up in ${s(restarted.caughtUpMs)}; ` +
+      `upstream calls ${after.requests - before.requests} (mints ${after.mints - before.mints}, revokes ${after.revokes - before.revokes}), ` +
+      `API writes ${writeCount}${writeCount ? ` (${[...writes].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} (target 0 and 0)`,
+  );
+  const restartedMemory = await memoryOf(controller);
+  const target = N >= 100_000 ? 600 : 150;
+  log(
+    `   after the restart: ${formatMemory(restartedMemory)}; ` +
+      `${((restartedMemory.rss * MiB) / 1e6).toFixed(0)} MB against ${target} MB`,
+  );
+
+  // 4. What each knob changes (restarts only: a burst per setting would take an hour).
+  if (VARIANTS) {
+    await stop(controller);
+    const variants: Array<[string, Parameters<typeof startController>[0]]> = [
+      ['image flags (--max-semi-space-size=2)', {}],
+      ['+ MALLOC_ARENA_MAX=2', { env: { MALLOC_ARENA_MAX: '2' } }],
+      ['+ --max-old-space-size=64', { env: { NODE_OPTIONS: '--max-old-space-size=64' } }],
+      ['+ --optimize-for-size', { nodeArgs: ['--optimize-for-size'] }],
+      ['+ --max-semi-space-size=1', { env: { NODE_OPTIONS: '--max-semi-space-size=1' } }],
+      [
+        'TypeScript source (src/cli/main.ts, type stripping)',
+        { entry: join(import.meta.dirname, '../src/cli/main.ts') },
+      ],
+    ];
+    log(`4. restarts with ${N} Ready under other settings (RSS after catching up):`);
+    for (const [label, options] of variants) {
+      try {
+        const r = await restart(options);
+        log(`   ${label}: caught up in ${s(r.caughtUpMs)}; ${formatMemory(await memoryOf(r.c))}`);
+        await stop(r.c);
+      } catch (error) {
+        log(`   ${label}: failed: ${(error as Error).message}`);
+      }
+    }
+    // A heap snapshot of a restarted controller, summarized (self sizes by constructor / node type).
+    const dir = mkdtempSync(join(tmpdir(), 'tokensync-heap-'));
+    try {
+      const r = await restart({ env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}` } });
+      r.c.child.kill('SIGUSR2');
+      const file = await waitForSnapshot(dir, 120_000);
+      const summary = await summarizeSnapshot(file);
+      log(
+        `   heap snapshot after the restart: ${(summary.total / MiB).toFixed(1)} MiB of live objects; largest groups:`,
+      );
+      for (const [key, size, count] of summary.groups)
+        log(`     ${(size / MiB).toFixed(1).padStart(6)} MiB  ${String(count).padStart(8)}×  ${key}`);
+      controller = r.c;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (!running.has(controller)) controller = (await restart()).c;
+
+  // 5. Renewal punctuality with the N tokens in the caches.
+  await setupNamespace(kc, api, 'renew');
+  const renewNames = Array.from({ length: RENEW_N }, (_, i) => `r-${i}`);
+  await pool(renewNames, CLIENT_CONCURRENCY, async (name) => {
+    await apply(
+      kc,
+      `/apis/tokensync.io/v1alpha1/namespaces/renew/serviceaccounttokens/${name}`,
+      satBody('renew', name, { lifetime: '1m', renewBeforePercentage: 50, rotation: { gracePeriod: '1s' } }),
+    );
+  });
+  const due = new Map<string, number>();
+  await until(
+    'renewal tokens Ready',
+    async () => {
+      const { items } = await kubeRequest<{
+        items: Array<{
+          metadata: { name: string };
+          status?: { revision?: number; renewalTime?: string; conditions?: Array<{ type: string; status: string }> };
+        }>;
+      }>(kc, { method: 'GET', path: '/apis/tokensync.io/v1alpha1/namespaces/renew/serviceaccounttokens' });
+      for (const t of items) {
+        const isReady = t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (isReady && t.status?.revision === 1 && t.status.renewalTime)
+          due.set(t.metadata.name, Date.parse(t.status.renewalTime));
+      }
+      return due.size >= RENEW_N;
+    },
+    180_000,
+  );
+  const lastDue = Math.max(...due.values());
+  const firstDue = Math.min(...due.values());
+  const perSecond = new Map<number, number>();
+  for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+  await until('renewals fired', async () => Date.now() > lastDue + 15_000, 180_000);
+  const fired = new Map<string, number>();
+  for (const line of controller.output) {
+    if (!line.includes('"msg":"issuing"') || !line.includes('"namespace":"renew"')) continue;
+    const record = JSON.parse(line) as { time: string; name: string; revision: number };
+    if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
+  }
+  const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
+  log(
+    `5. renewal punctuality with ${N} other tokens cached: ${deltas.length}/${RENEW_N} fired; renewal times spread over ` +
+      `${s(lastDue - firstDue)} (at most ${Math.max(...perSecond.values())} due in one second); ` +
+      `|fired − renewalTime| p50 ${percentile(deltas, 50).toFixed(0)} ms, p99 ${percentile(deltas, 99).toFixed(0)} ms, ` +
+      `max ${Math.max(...deltas).toFixed(0)} ms (target p99 < 1000 ms)`,
+  );
+  log(`   controller at the end: ${formatMemory(await memoryOf(controller))}`);
+} finally {
+  await Promise.all([...running].map((c) => c.kill('SIGTERM')));
+  await api.close();
+  await cp.stop();
+}
