@@ -13,7 +13,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { KubeConfig as ClientNodeKubeConfig } from '@kubernetes/client-node';
-import { Agent, type Dispatcher, fetch } from 'undici';
+import { STATUS_CODES } from 'node:http';
+import { Agent, type Dispatcher, request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 
 /** How to reach one API server: what every request in src/kube needs, whichever loader produced it. */
@@ -252,20 +253,29 @@ async function send(kc: KubeConfig, req: KubeRequest, signal: AbortSignal) {
     body = JSON.stringify(req.body);
     headers['content-type'] = req.contentType ?? 'application/json';
   }
-  return fetch(url, { method: req.method, headers, body, signal, ...(dispatcher ? { dispatcher } : {}) });
+  // undici's request, not fetch: fetch wraps every response in WHATWG Request/Response/Headers objects and streams,
+  // garbage that made up much of the heap churn of a burst of reconciles.
+  return request(url, { method: req.method, headers, body, signal, ...(dispatcher ? { dispatcher } : {}) });
 }
 
-function apiError(req: KubeRequest, status: number, statusText: string, text: string, headers: Headers) {
+type Response = Awaited<ReturnType<typeof send>>;
+
+function headersOf(res: Response): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function apiError(req: KubeRequest, res: Response, text: string) {
+  const status = res.statusCode;
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
     // Non-JSON error bodies (proxies, 503 pages) are passed through as text.
   }
-  const message = (parsed as { message?: string } | undefined)?.message ?? statusText;
-  return new ApiException(status, `${req.method} ${req.path}: ${status} ${message}`, parsed, {
-    ...Object.fromEntries(headers),
-  });
+  const message = (parsed as { message?: string } | undefined)?.message ?? STATUS_CODES[status] ?? '';
+  return new ApiException(status, `${req.method} ${req.path}: ${status} ${message}`, parsed, headersOf(res));
 }
 
 /** One JSON request with the KubeConfig's credentials; non-2xx throws an ApiException (code, Status body). */
@@ -282,16 +292,16 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
   const forward = () => controller.abort(outer?.reason);
   if (outer?.aborted) forward();
   else outer?.addEventListener('abort', forward, { once: true });
-  let res: Awaited<ReturnType<typeof send>>;
+  let res: Response;
   let text: string;
   try {
     res = await send(kc, req, controller.signal);
-    text = await res.text();
+    text = await res.body.text();
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', forward);
   }
-  if (res.status < 200 || res.status > 299) throw apiError(req, res.status, res.statusText, text, res.headers);
+  if (res.statusCode < 200 || res.statusCode > 299) throw apiError(req, res, text);
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;
@@ -311,12 +321,10 @@ export async function kubeWatch(
   req: Pick<KubeRequest, 'path' | 'query' | 'accept'> & { signal: AbortSignal },
   onEvent: (type: string, object: Record<string, unknown>) => void,
 ): Promise<void> {
-  const request: KubeRequest = { method: 'GET', ...req, query: { ...req.query, watch: true } };
+  const watchRequest: KubeRequest = { method: 'GET', ...req, query: { ...req.query, watch: true } };
   try {
-    const res = await send(kc, request, req.signal);
-    if (res.status < 200 || res.status > 299)
-      throw apiError(request, res.status, res.statusText, await res.text(), res.headers);
-    if (!res.body) return;
+    const res = await send(kc, watchRequest, req.signal);
+    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(watchRequest, res, await res.body.text());
     const decoder = new TextDecoder();
     let buffered = '';
     for await (const chunk of res.body) {
