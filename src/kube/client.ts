@@ -10,10 +10,10 @@
 // several merged files) is handed to client-node, imported then (kubeconfig.ts; docs/decisions/0015-lazy-client-node.md).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { KubeConfig as ClientNodeKubeConfig } from '@kubernetes/client-node';
-import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher, request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 
