@@ -37,24 +37,35 @@ import {
   satBody,
   setupNamespace,
   sleep,
+  startAllocationSampling,
   summarizeSnapshot,
   until,
   upstreamStats,
   waitForSnapshot,
 } from './support.ts';
 
-const N = Number(process.env['BENCH_N'] ?? 10_000);
+const N_ASKED = Number(process.env['BENCH_N'] ?? 10_000);
+/**
+ * BENCH_DEADLINE (an ISO time): creation stops there, the tokens created so far are waited for, and the rest of the run
+ * measures those. On a loaded 2-core machine 100,000 tokens may take longer than the time there is.
+ */
+const DEADLINE = process.env['BENCH_DEADLINE'] ? Date.parse(process.env['BENCH_DEADLINE']) : Number.POSITIVE_INFINITY;
+/** Tokens created per batch; the next batch starts once half of the previous one is Ready (default: all at once). */
+const BATCH = Number(process.env['BENCH_BATCH'] ?? N_ASKED);
+/** The number of tokens the run measures: N_ASKED, or fewer if the deadline came first. */
+let N = N_ASKED;
 const RENEW_N = Number(process.env['BENCH_RENEW_N'] ?? 1000);
-const VARIANTS = (process.env['BENCH_VARIANTS'] ?? (N <= 20_000 ? '1' : '0')) === '1';
+const VARIANTS = (process.env['BENCH_VARIANTS'] ?? (N_ASKED <= 20_000 ? '1' : '0')) === '1';
 const CLIENT_CONCURRENCY = Number(process.env['BENCH_CLIENT_CONCURRENCY'] ?? 16);
 const WORKERS = process.env['BENCH_WORKERS'] ?? '16';
 /** Node flags for every controller of the run (to try a setting on the burst, e.g. --max-semi-space-size=8). */
 const EXTRA_NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 /** Minutes allowed for the burst to become Ready: 10 per 10,000 tokens, at least 10. */
-const READY_TIMEOUT_MS = Math.max(10, N / 1000) * 60_000;
+const READY_TIMEOUT_MS = Math.max(10, N_ASKED / 1000) * 60_000;
 
 log(
-  `memory bench: N=${N}, renewals=${RENEW_N}, client concurrency ${CLIENT_CONCURRENCY}, ${WORKERS} workers` +
+  `memory bench: N=${N_ASKED}${BATCH < N_ASKED ? ` in batches of ${BATCH}` : ''}` +
+    `${Number.isFinite(DEADLINE) ? ` (creation stops at ${new Date(DEADLINE).toISOString()})` : ''}, renewals=${RENEW_N}, client concurrency ${CLIENT_CONCURRENCY}, ${WORKERS} workers` +
     (EXTRA_NODE_ARGS.length ? `, node ${EXTRA_NODE_ARGS.join(' ')}` : ''),
 );
 const buildStart = performance.now();
@@ -122,8 +133,11 @@ try {
   });
   // 1. Idle. SIGUSR2 makes the controller write a heap snapshot (used after the burst, at most 20,000 tokens).
   const snapshotDir = mkdtempSync(join(tmpdir(), 'tokensync-heap-'));
+  // BENCH_ALLOC_PROFILE=1: sample every allocation during the burst (inspector on loopback) and print where it goes.
+  const allocProfile = process.env['BENCH_ALLOC_PROFILE'] === '1';
   let controller = startController({
     env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}` },
+    ...(allocProfile ? { nodeArgs: ['--inspect=127.0.0.1:0'] } : {}),
   });
   await controller.synced();
   await sleep(3000);
@@ -151,44 +165,67 @@ try {
       readyAt.set(e.object.metadata.name, performance.now());
   });
   await watcher.start();
+  const stopSampling = allocProfile ? await startAllocationSampling(controller.output) : undefined;
   const created = new Map<string, number>();
   const start = performance.now();
-  const names = Array.from({ length: N }, (_, i) => `t-${i}`);
-  const creating = pool(names, CLIENT_CONCURRENCY, async (name) => {
-    await apply(
-      kc,
-      `/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens/${name}`,
-      satBody('bench', name, { lifetime: '720h', rotation: { gracePeriod: '1s' } }),
-    );
-    created.set(name, performance.now());
-  });
+  const names = Array.from({ length: N_ASKED }, (_, i) => `t-${i}`);
+  let stoppedAt: number | undefined;
+  const creating = (async () => {
+    for (let from = 0; from < N_ASKED; from += BATCH) {
+      // Batches: the next one once at most half a batch is still waiting to be Ready.
+      await until('the previous batch', async () => created.size - readyAt.size <= BATCH / 2, READY_TIMEOUT_MS);
+      if (Date.now() >= DEADLINE) {
+        stoppedAt = created.size;
+        return;
+      }
+      await pool(names.slice(from, from + BATCH), CLIENT_CONCURRENCY, async (name) => {
+        await apply(
+          kc,
+          `/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens/${name}`,
+          satBody('bench', name, { lifetime: '720h', rotation: { gracePeriod: '1s' } }),
+        );
+        created.set(name, performance.now());
+      });
+    }
+  })();
   let createdAllMs = 0;
   void creating.then(() => {
     createdAllMs = performance.now() - start;
   });
+  const step = N_ASKED >= 50_000 ? 10_000 : N_ASKED / 10;
   let reported = 0;
   await until(
-    `${N} Ready`,
+    `${N_ASKED} Ready`,
     async () => {
-      const tenth = Math.floor((readyAt.size / N) * 10);
-      if (tenth > reported && tenth < 10) {
-        reported = tenth;
+      if (readyAt.size >= reported + step) {
+        reported += step;
         const m = await memoryOf(controller);
         log(
           `   ${readyAt.size} Ready after ${s(performance.now() - start)} (${created.size} created), ` +
             `RSS ${m.rss.toFixed(0)} MiB, heap used ${m.heapUsed.toFixed(0)} MiB`,
         );
       }
-      return readyAt.size >= N;
+      return readyAt.size >= (stoppedAt ?? N_ASKED);
     },
     READY_TIMEOUT_MS,
   );
+  if (stoppedAt !== undefined) {
+    N = stoppedAt;
+    log(`   the deadline came first: creation stopped at ${N} tokens; the rest of the run measures those`);
+  }
   await creating;
   const burstMs = performance.now() - start;
+  if (stopSampling) {
+    const { total, top } = await stopSampling();
+    log(
+      `   allocated during the burst: ${(total / MiB).toFixed(0)} MiB (${(total / N / 1024).toFixed(0)} KiB per token); largest:`,
+    );
+    for (const [key, size] of top) log(`     ${(size / MiB).toFixed(1).padStart(7)} MiB  ${key}`);
+  }
   await watcher.stop();
   const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
   log(
-    `2. ${N} created at once (${CLIENT_CONCURRENCY} clients; all created after ${s(createdAllMs)}) → all Ready in ${s(burstMs)} ` +
+    `2. ${N} created ${BATCH < N_ASKED ? `in batches of ${BATCH}` : 'at once'} (${CLIENT_CONCURRENCY} clients; all created after ${s(createdAllMs)}) → all Ready in ${s(burstMs)} ` +
       `(${(N / (burstMs / 1000)).toFixed(0)} tokens/s); create→Ready p50 ${s(percentile(latencies, 50))}, p99 ${s(percentile(latencies, 99))}`,
   );
   await sleep(5000);
@@ -215,7 +252,7 @@ try {
       `API writes ${writeCount}${writeCount ? ` (${[...writes].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} (target 0 and 0)`,
   );
   const restartedMemory = await memoryOf(controller);
-  const target = N >= 100_000 ? 600 : 150;
+  const target = N > 10_000 ? 600 : 150;
   log(
     `   after the restart: ${formatMemory(restartedMemory)}; ` +
       `${((restartedMemory.rss * MiB) / 1e6).toFixed(0)} MB against ${target} MB`,

@@ -261,3 +261,68 @@ export async function summarizeSnapshot(
   const sorted = [...groups].sort((a, b) => b[1][0] - a[1][0]).slice(0, top);
   return { total, groups: sorted.map(([k, [size, count]]) => [k, size, count]) };
 }
+
+/**
+ * Samples every allocation of a process started with --inspect=127.0.0.1:0, garbage included (the Chrome DevTools
+ * protocol's HeapProfiler sampling with the collected-objects flags; Node's own --heap-prof keeps only what is still
+ * live at exit). Returns a function that stops sampling and summarizes the bytes allocated per function.
+ */
+export async function startAllocationSampling(
+  output: string[],
+): Promise<() => Promise<{ total: number; top: Array<[string, number]> }>> {
+  let url: string | undefined;
+  await until(
+    'inspector URL',
+    async () => {
+      url = output.map((l) => /ws:\/\/\S+/.exec(l)?.[0]).find(Boolean);
+      return url !== undefined;
+    },
+    30_000,
+  );
+  const ws = new WebSocket(url!);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await call('HeapProfiler.enable');
+  await call('HeapProfiler.startSampling', {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = (await call('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
+    ws.close();
+    type ProfileNode = {
+      callFrame: { functionName: string; url: string; lineNumber: number };
+      selfSize: number;
+      children: ProfileNode[];
+    };
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    const walk = (node: ProfileNode, ownFrame: string | undefined) => {
+      const cf = node.callFrame;
+      const file = cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/(src|dist[^/]*)\//, '');
+      const frame = `${cf.functionName || '(anonymous)'} ${file}:${cf.lineNumber + 1}`;
+      // Attributed to the innermost frame of tokensync's own code, where a change would have to be made.
+      const own = cf.url && !cf.url.includes('node_modules') && !cf.url.startsWith('node:') ? frame : ownFrame;
+      total += node.selfSize;
+      const key = `${frame}  ← ${own ?? '(runtime)'}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
+      for (const child of node.children) walk(child, own);
+    };
+    walk(profile.head, undefined);
+    return { total, top: [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25) };
+  };
+}

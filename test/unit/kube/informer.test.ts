@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer, keyOf, stripManagedFields } from '../../../src/kube/informer.ts';
+import { Informer, keyOf, StringTable, stripManagedFields } from '../../../src/kube/informer.ts';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; managedFields?: unknown } };
 type WatchScript = (res: ServerResponse, query: URLSearchParams) => void;
@@ -121,6 +121,26 @@ describe('keyOf and stripManagedFields', () => {
     const o = { metadata: { name: 'a', managedFields: [{ manager: 'x' }], labels: { l: '1' } }, data: { k: 'v' } };
     expect(stripManagedFields(o)).toEqual({ metadata: { name: 'a', labels: { l: '1' } }, data: { k: 'v' } });
     expect(stripManagedFields(null)).toBeNull();
+  });
+});
+
+describe('StringTable', () => {
+  it('makes equal strings in different objects one string, and keeps values and shapes', () => {
+    const table = new StringTable();
+    // Built at run time, so the two values are distinct strings before interning.
+    const a = { metadata: { namespace: ['te', 'am'].join('') }, list: [['x', 'y'].join(''), 1, null] };
+    const b = { metadata: { namespace: ['tea', 'm'].join('') }, list: [['x', 'y'].join(''), 2, { k: 'v' }] };
+    table.internAll(a);
+    table.internAll(b);
+    expect(a).toEqual({ metadata: { namespace: 'team' }, list: ['xy', 1, null] });
+    expect(b).toEqual({ metadata: { namespace: 'team' }, list: ['xy', 2, { k: 'v' }] });
+    expect(table.size).toBe(3);
+  });
+
+  it('starts afresh at its limit instead of growing without bound', () => {
+    const table = new StringTable(2);
+    for (const v of ['a', 'b', 'c', 'd', 'e']) table.intern(v);
+    expect(table.size).toBeLessThanOrEqual(2);
   });
 });
 
