@@ -77,7 +77,7 @@ const api = await startCredentialsApi({ rateLimit: false });
 const kc = cp.kubeConfig;
 const running = new Set<ControllerProcess>();
 
-/** A controller as the image starts it (--max-semi-space-size=2, compiled JavaScript), plus extra Node settings. */
+/** A controller as the image starts it (its V8 flags, compiled JavaScript), plus extra Node settings. */
 function startController(
   options: { env?: Record<string, string>; entry?: string; nodeArgs?: string[] } = {},
 ): ControllerProcess {
@@ -262,10 +262,10 @@ try {
   if (VARIANTS) {
     await stop(controller);
     const variants: Array<[string, Parameters<typeof startController>[0]]> = [
-      ['image flags (--max-semi-space-size=2)', {}],
+      ['image flags (--max-semi-space-size=2 --optimize-for-size)', {}],
       ['+ MALLOC_ARENA_MAX=2', { env: { MALLOC_ARENA_MAX: '2' } }],
       ['+ --max-old-space-size=64', { env: { NODE_OPTIONS: '--max-old-space-size=64' } }],
-      ['+ --optimize-for-size', { nodeArgs: ['--optimize-for-size'] }],
+      ['without --optimize-for-size', { nodeArgs: ['--no-optimize-for-size'] }],
       ['+ --max-semi-space-size=1', { env: { NODE_OPTIONS: '--max-semi-space-size=1' } }],
       [
         'TypeScript source (src/cli/main.ts, type stripping)',

@@ -26,8 +26,9 @@ export class ControllerProcess {
     this.child = spawn(
       process.execPath,
       [
-        // The same V8 flag as the image's ENTRYPOINT, so tests and benchmarks measure what production runs.
+        // The same V8 flags as the image's ENTRYPOINT, so tests and benchmarks measure what production runs.
         '--max-semi-space-size=2',
+        '--optimize-for-size',
         ...(options.nodeArgs ?? []),
         options.entry ?? join(REPO_ROOT, 'src/cli/main.ts'),
         'controller',
