@@ -262,8 +262,8 @@ try {
   if (VARIANTS) {
     await stop(controller);
     const variants: Array<[string, Parameters<typeof startController>[0]]> = [
-      ['image flags (--max-semi-space-size=2 --optimize-for-size)', {}],
-      ['+ MALLOC_ARENA_MAX=2', { env: { MALLOC_ARENA_MAX: '2' } }],
+      ['image settings (--max-semi-space-size=2 --optimize-for-size, MALLOC_ARENA_MAX=2)', {}],
+      ['without MALLOC_ARENA_MAX=2 (glibc default arenas)', { env: { MALLOC_ARENA_MAX: '0' } }],
       ['+ --max-old-space-size=64', { env: { NODE_OPTIONS: '--max-old-space-size=64' } }],
       ['without --optimize-for-size', { nodeArgs: ['--no-optimize-for-size'] }],
       ['+ --max-semi-space-size=1', { env: { NODE_OPTIONS: '--max-semi-space-size=1' } }],

@@ -47,7 +47,8 @@ export class ControllerProcess {
         TEST_EGRESS_ALLOW.join(','),
         ...extraArgs,
       ],
-      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // MALLOC_ARENA_MAX as the image sets it (Dockerfile).
+      { env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let buffer = '';
     const onData = (chunk: Buffer) => {
