@@ -264,13 +264,16 @@ try {
     const variants: Array<[string, Parameters<typeof startController>[0]]> = [
       ['image settings (--max-semi-space-size=2 --optimize-for-size, MALLOC_ARENA_MAX=2)', {}],
       ['without MALLOC_ARENA_MAX=2 (glibc default arenas)', { env: { MALLOC_ARENA_MAX: '0' } }],
-      ['+ --max-old-space-size=64', { env: { NODE_OPTIONS: '--max-old-space-size=64' } }],
       ['without --optimize-for-size', { nodeArgs: ['--no-optimize-for-size'] }],
-      ['+ --max-semi-space-size=1', { env: { NODE_OPTIONS: '--max-semi-space-size=1' } }],
       [
         'TypeScript source (src/cli/main.ts, type stripping)',
         { entry: join(import.meta.dirname, '../src/cli/main.ts') },
       ],
+      // BENCH_BEFORE=path/to/dist/cli/main.js: an earlier build (e.g. `git archive <commit> src tsconfig*.json`
+      // compiled under .tokensync/), for a before/after figure from the same run.
+      ...(process.env['BENCH_BEFORE']
+        ? [['earlier build (BENCH_BEFORE)', { entry: process.env['BENCH_BEFORE'] }] as [string, { entry: string }]]
+        : []),
     ];
     log(`4. restarts with ${N} Ready under other settings (RSS after catching up):`);
     for (const [label, options] of variants) {
