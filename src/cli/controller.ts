@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { realClock } from '../clock.ts';
 import { Manager } from '../controller/manager.ts';
-import { loadKubeConfig } from '../kube/client.ts';
+import { loadClusterAccess } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { loadHashKey, SecretHasher } from '../kube/secrets.ts';
@@ -27,7 +27,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: flags['log-level'], format: flags['log-format'] });
-  const kubeConfig = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
+  // In a pod and with a static kubeconfig this never loads @kubernetes/client-node (docs/decisions/0016).
+  const kubeConfig = await loadClusterAccess(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
   const metrics = new Metrics({ tokenSeries: flags['token-metrics'] });
   const identity = `${hostname()}_${process.pid}`;
   const events = new EventRecorder({

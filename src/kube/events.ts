@@ -9,10 +9,10 @@
 //   - a per-object spam filter (client-go's EventSourceObjectSpamFilter: 25 at once, then one per 5 minutes per
 //     object) stops one hot-looping object from using the whole budget.
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.ts';
 import { failpoint } from '../failpoints.ts';
 import { TokenBucket } from '../token-bucket.ts';
+import type { KubeConfig } from './client.ts';
 import { isNotFound, type KubeRequest, kubeRequest } from './client.ts';
 
 export interface EventObjectRef {

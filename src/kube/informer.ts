@@ -1,5 +1,6 @@
 // A list+watch cache that does not give up. client-node's own informer stops on watch errors and never resyncs, so
-// this one is written directly on client-node's Watch plus a paginated list (docs/decisions/0002-resilient-informer.md):
+// this one is written directly on a watch stream (client.ts kubeWatch) plus a paginated list
+// (docs/decisions/0002-resilient-informer.md):
 //   list (consistent read) → watch from the list's resourceVersion with bookmarks and a jittered timeoutSeconds;
 //   watch ended or failed → watch again from the last resourceVersion seen (events and bookmarks advance it), with
 //     exponential backoff + jitter when it keeps failing fast;
@@ -8,11 +9,10 @@
 //   no event or bookmark for longer than timeoutSeconds + a margin → the connection is presumed dead (half-open TCP,
 //     a stuck proxy): abort it and start again.
 // Objects pass through `transform` on ingest so the cache holds only what controllers need (DESIGN §3: no
-// managedFields, Secrets as metadata + a hash of their data).
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
+// managedFields). Secrets are listed and watched as PartialObjectMetadata: their data never reaches the process.
 import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock, Sleeper } from '../clock.ts';
-import { isGone, kubeRequest, statusCodeOf } from './client.ts';
+import { isGone, type KubeConfig, kubeRequest, kubeWatch, statusCodeOf } from './client.ts';
 
 export interface InformerLogger {
   debug(o: object, msg?: string): void;
@@ -33,6 +33,11 @@ export interface InformerOptions<T> {
   timeoutSeconds?: number;
   /** Extra silence tolerated beyond timeoutSeconds before the watch is declared stalled. Default 30 s. */
   stallMarginMs?: number;
+  /**
+   * List and watch PartialObjectMetadata (metadata only: no spec, status or data reach the process). Default: on for
+   * Secrets (a path ending in /secrets under /api/v1), off for everything else.
+   */
+  metadataOnly?: boolean;
   /** Page size of the list call. Default 500. */
   pageSize?: number;
   logger?: InformerLogger;
@@ -64,6 +69,62 @@ export function stripManagedFields<T>(obj: T): T {
   if (meta && 'managedFields' in meta) delete meta.managedFields;
   return obj;
 }
+
+/**
+ * One copy of each string value across every cache of the process. JSON.parse gives each object its own copy of every
+ * value, so 10,000 tokens hold 10,000 copies of their namespace, provider, condition reasons and messages, and each
+ * name and uid appears again in the Secret's metadata and owner reference: strings were the largest part of the heap
+ * at 10,000 tokens (docs/benchmarks.md). Bounded: the table is emptied when it reaches its limit (resourceVersions
+ * and timestamps keep arriving), which only means later objects are deduplicated against a fresh table.
+ */
+export class StringTable {
+  readonly #table = new Map<string, string>();
+  readonly #limit: number;
+
+  constructor(limit = 500_000) {
+    this.#limit = limit;
+  }
+
+  get size(): number {
+    return this.#table.size;
+  }
+
+  intern(value: string): string {
+    const known = this.#table.get(value);
+    if (known !== undefined) return known;
+    if (this.#table.size >= this.#limit) this.#table.clear();
+    this.#table.set(value, value);
+    return value;
+  }
+
+  /** Replaces, in place, every string value (of up to 1 KiB) in a JSON-shaped object by its shared copy. */
+  internAll<T>(obj: T): T {
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) {
+        const v = obj[i];
+        if (typeof v === 'string') {
+          if (v.length <= 1024) obj[i] = this.intern(v);
+        } else if (v !== null && typeof v === 'object') this.internAll(v);
+      }
+    } else if (obj !== null && typeof obj === 'object') {
+      const record = obj as Record<string, unknown>;
+      for (const key in record) {
+        const v = record[key];
+        if (typeof v === 'string') {
+          if (v.length <= 1024) record[key] = this.intern(v);
+        } else if (v !== null && typeof v === 'object') this.internAll(v);
+      }
+    }
+    return obj;
+  }
+}
+
+/** The table every informer of the process shares (tokens, Secrets and providers repeat each other's strings). */
+const sharedStrings = new StringTable();
+
+/** Accept headers asking for metadata only, as client-go's metadata informers do (JSON as the fallback). */
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 const noopLogger: InformerLogger = { debug() {}, info() {}, warn() {} };
 
@@ -99,9 +160,11 @@ export class Informer<T extends Meta> {
   #restarts = 0;
   #paused: Promise<void> | undefined;
   #resume: (() => void) | undefined;
+  readonly #metadataOnly: boolean;
 
   constructor(options: InformerOptions<T>) {
     this.#opts = options;
+    this.#metadataOnly = options.metadataOnly ?? /^\/api\/v1\/(namespaces\/[^/]+\/)?secrets$/.test(options.path);
     this.#log = options.logger ?? noopLogger;
     this.#transform = options.transform ?? ((o) => o as T);
     this.#random = options.random ?? Math.random;
@@ -267,6 +330,7 @@ export class Informer<T extends Meta> {
         page = await kubeRequest<ListResponse>(this.#opts.kubeConfig, {
           method: 'GET',
           path: this.#opts.path,
+          ...(this.#metadataOnly ? { accept: METADATA_LIST } : {}),
           query: {
             labelSelector: this.#opts.labelSelector,
             fieldSelector: this.#opts.fieldSelector,
@@ -289,9 +353,11 @@ export class Informer<T extends Meta> {
       for (const raw of page.items ?? []) {
         if (apiVersion && raw['apiVersion'] === undefined) raw['apiVersion'] = apiVersion;
         if (kind && raw['kind'] === undefined) raw['kind'] = kind;
-        const obj = this.#transform(raw);
+        const obj = sharedStrings.internAll(this.#transform(stripManagedFields(raw)));
         fresh.set(keyOf(obj), obj);
       }
+      // The page (and the raw objects the transform did not keep) can go before the next one is read.
+      page.items = [];
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (continueToken);
@@ -314,10 +380,8 @@ export class Informer<T extends Meta> {
     const timeoutSeconds = Math.max(1, Math.round(base * (0.9 + this.#random() * 0.2)));
     const stallMs = timeoutSeconds * 1000 + (this.#opts.stallMarginMs ?? 30_000);
     this.#abortReason = undefined;
-    const watch = new Watch(this.#opts.kubeConfig);
-    // client-node aborts a watch after 30 s without bytes, shorter than the gap between bookmarks on a quiet
-    // collection; our own stall detector (on events, not bytes) decides instead.
-    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = stallMs + 5000;
+    const controller = new AbortController();
+    this.#currentWatch = controller;
 
     return new Promise<WatchOutcome>((resolve) => {
       let settled = false;
@@ -336,13 +400,16 @@ export class Informer<T extends Meta> {
         stallTimer = setTimeout(() => this.#abortWatch({ kind: 'stalled' }), stallMs);
       };
       const onEvent = (phase: string, obj: RawObject) => {
-        if (settled) return;
+        if (settled || apiError) return;
         armStall();
         try {
           this.#ingest(phase, obj);
         } catch (err) {
-          if (phase === 'ERROR') apiError = err;
-          else this.#log.warn({ err: describe(err), phase }, 'watch event could not be handled');
+          if (phase === 'ERROR') {
+            // The server ends the stream after an ERROR event; stop reading now.
+            apiError = err;
+            controller.abort();
+          } else this.#log.warn({ err: describe(err), phase }, 'watch event could not be handled');
         }
       };
       const onDone = (err: unknown) => {
@@ -353,26 +420,27 @@ export class Informer<T extends Meta> {
         else finish({ kind: 'closed' });
       };
       armStall();
-      watch
-        .watch(
-          this.#opts.path,
-          {
+      // stop() or a test disconnect may have come before this watch was opened.
+      if (this.#stopped) this.#abortWatch({ kind: 'stopped' });
+      kubeWatch(
+        this.#opts.kubeConfig,
+        {
+          path: this.#opts.path,
+          query: {
             resourceVersion: this.#resourceVersion || undefined,
             allowWatchBookmarks: true,
             timeoutSeconds,
-            labelSelector: this.#opts.labelSelector,
-            fieldSelector: this.#opts.fieldSelector,
+            labelSelector: this.#opts.labelSelector || undefined,
+            fieldSelector: this.#opts.fieldSelector || undefined,
           },
-          onEvent,
-          onDone,
-        )
-        .then((controller) => {
-          if (settled) return;
-          this.#currentWatch = controller;
-          // stop() or a test disconnect may have come while the request was being opened.
-          if (this.#abortReason || this.#stopped) controller.abort();
-        })
-        .catch((err) => finish({ kind: 'error', error: err }));
+          ...(this.#metadataOnly ? { accept: METADATA_WATCH } : {}),
+          signal: controller.signal,
+        },
+        onEvent,
+      ).then(
+        () => onDone(undefined),
+        (err: unknown) => onDone(err),
+      );
     });
   }
 
@@ -388,7 +456,7 @@ export class Informer<T extends Meta> {
       if (rv) this.#resourceVersion = rv;
       return;
     }
-    const obj = this.#transform(raw);
+    const obj = sharedStrings.internAll(this.#transform(stripManagedFields(raw)));
     const key = keyOf(obj);
     if (phase === 'ADDED' || phase === 'MODIFIED') {
       const old = this.#cache.get(key);

@@ -9,8 +9,9 @@
 //     else wrote first, and we simply try again on the next tick;
 //   - stop() releases the lease (empty holder) so a standby takes over at once instead of after leaseDuration.
 // The Lease itself (read, acquire or renew, release) is lease.ts, shared with shard ownership (sharding/).
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import { type Clock, realClock, Sleeper, withTimeout } from '../clock.ts';
+import type { KubeConfig } from './client.ts';
 import { LeaseLock, type LeaseLogger, noopLeaseLogger } from './lease.ts';
 
 export type LeaderElectorLogger = LeaseLogger;

@@ -7,9 +7,9 @@
 //     wrote first, and the caller simply tries again on its next tick;
 //   - release() empties the holder (and shortens the duration to 1 s) so another replica acquires at once instead of
 //     after leaseDuration.
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.ts';
-import { isNotFound, statusCodeOf } from './client.ts';
+import { isNotFound, type KubeConfig, statusCodeOf } from './client.ts';
+import { type Lease, LeaseApi, microTime } from './leases.ts';
 
 export interface LeaseLogger {
   debug(o: object, msg?: string): void;
@@ -27,12 +27,11 @@ export interface LeaseRecord {
   transitions: number;
 }
 
-export function recordOf(lease: V1Lease, defaultDurationSeconds = 15): LeaseRecord {
+export function recordOf(lease: Lease, defaultDurationSeconds = 15): LeaseRecord {
   const spec = lease.spec ?? {};
   return {
     holder: spec.holderIdentity ?? '',
-    // client-node leaves MicroTime as the wire string on read; String() covers a Date too.
-    renewTime: spec.renewTime ? String(spec.renewTime) : '',
+    renewTime: spec.renewTime ?? '',
     leaseDurationSeconds: spec.leaseDurationSeconds ?? defaultDurationSeconds,
     transitions: spec.leaseTransitions ?? 0,
   };
@@ -94,7 +93,7 @@ export interface LeaseLockOptions {
 export class LeaseLock {
   readonly name: string;
   readonly #o: LeaseLockOptions;
-  readonly #api: CoordinationV1Api;
+  readonly #api: LeaseApi;
   readonly #clock: Clock;
   readonly #log: LeaseLogger;
   readonly observation: LeaseObservation;
@@ -104,7 +103,7 @@ export class LeaseLock {
   constructor(options: LeaseLockOptions) {
     this.#o = options;
     this.name = options.name;
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#api = new LeaseApi(options.kubeConfig, options.namespace);
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? noopLeaseLogger;
     this.observation = options.observation ?? new LeaseObservation(this.#clock);
@@ -118,7 +117,7 @@ export class LeaseLock {
    * One round of client-go's tryAcquireOrRenew: true when we hold the lease afterwards. `current` is the Lease as just
    * listed (saves the read); its resourceVersion still guards the write.
    */
-  async tryAcquireOrRenew(current?: V1Lease): Promise<boolean> {
+  async tryAcquireOrRenew(current?: Lease): Promise<boolean> {
     const { namespace, name, identity } = this.#o;
     const now = this.#clock.now();
     const leaseDurationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
@@ -127,27 +126,22 @@ export class LeaseLock {
       let lease = current;
       if (!lease) {
         try {
-          lease = await this.#api.readNamespacedLease({ name, namespace });
+          lease = await this.#api.get(name);
         } catch (err) {
           if (!isNotFound(err)) throw err;
-          await this.#api.createNamespacedLease({
-            namespace,
-            body: {
-              apiVersion: 'coordination.k8s.io/v1',
-              kind: 'Lease',
-              metadata: { name, namespace, ...(this.#o.labels ? { labels: this.#o.labels } : {}) },
-              spec: {
-                holderIdentity: identity,
-                leaseDurationSeconds,
-                acquireTime: new V1MicroTime(now),
-                renewTime: new V1MicroTime(now),
-                leaseTransitions: 0,
-              },
+          await this.#api.create({
+            metadata: { name, namespace, ...(this.#o.labels ? { labels: this.#o.labels } : {}) },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
             },
           });
           this.observation.observe({
             holder: identity,
-            renewTime: new Date(now).toISOString(),
+            renewTime: microTime(now),
             leaseDurationSeconds,
             transitions: 0,
           });
@@ -163,22 +157,22 @@ export class LeaseLock {
       if (holder !== undefined && holder !== identity) return false;
 
       const mine = record.holder === identity;
-      const body: V1Lease = {
+      const body: Lease = {
         ...lease,
         spec: {
           ...spec,
           holderIdentity: identity,
           leaseDurationSeconds,
-          renewTime: new V1MicroTime(now),
-          acquireTime: mine && spec.acquireTime ? spec.acquireTime : new V1MicroTime(now),
+          renewTime: microTime(now),
+          acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
           leaseTransitions: mine ? record.transitions : record.transitions + 1,
         },
       };
       // metadata.resourceVersion from the read makes this replace fail with 409 if anyone wrote in between.
-      const updated = await this.#api.replaceNamespacedLease({ name, namespace, body });
+      const updated = await this.#api.replace(body);
       this.observation.observe({
         holder: identity,
-        renewTime: String(updated.spec?.renewTime ?? new Date(now).toISOString()),
+        renewTime: updated.spec?.renewTime ?? microTime(now),
         leaseDurationSeconds,
         transitions: body.spec!.leaseTransitions!,
       });
@@ -193,25 +187,15 @@ export class LeaseLock {
 
   /** Empty holder and a 1 s duration, as client-go's ReleaseOnCancel: others acquire on their next try. */
   async release(): Promise<void> {
-    const { namespace, name, identity } = this.#o;
+    const { name, identity } = this.#o;
     try {
       if (this.partitioned) return;
-      const lease = await this.#api.readNamespacedLease({ name, namespace });
+      const lease = await this.#api.get(name);
       if (lease.spec?.holderIdentity !== identity) return;
-      const now = new V1MicroTime(this.#clock.now());
-      await this.#api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...lease,
-          spec: {
-            ...lease.spec,
-            holderIdentity: undefined,
-            leaseDurationSeconds: 1,
-            renewTime: now,
-            acquireTime: now,
-          },
-        },
+      const now = microTime(this.#clock.now());
+      await this.#api.replace({
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
       });
       this.#log.info({ lease: this.#key, identity }, 'released lease');
     } catch (err) {
@@ -222,16 +206,12 @@ export class LeaseLock {
 
   /** Deletes the Lease if we hold it (a member Lease of a replica that leaves for good). */
   async delete(): Promise<void> {
-    const { namespace, name, identity } = this.#o;
+    const { name, identity } = this.#o;
     try {
       if (this.partitioned) return;
-      const lease = await this.#api.readNamespacedLease({ name, namespace });
+      const lease = await this.#api.get(name);
       if (lease.spec?.holderIdentity !== identity) return;
-      await this.#api.deleteNamespacedLease({
-        name,
-        namespace,
-        body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
-      });
+      await this.#api.delete(name, lease.metadata.resourceVersion);
     } catch (err) {
       if (!isNotFound(err)) this.#log.warn({ lease: this.#key, identity, err: String(err) }, 'failed to delete lease');
     }

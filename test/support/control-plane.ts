@@ -34,6 +34,8 @@ export interface StartOptions {
   auditUsers?: string[];
   /** Admission plugins to enable besides the defaults, e.g. OwnerReferencesPermissionEnforcement. */
   admissionPlugins?: string[];
+  /** etcd's --quota-backend-bytes. Default 1 GiB; the 100,000-token benchmark needs more. */
+  etcdQuotaBytes?: number;
   /** Directory with etcd, kube-apiserver, kube-controller-manager and kubectl. Default: $TOKENSYNC_KUBE_BIN, else
    * the output of scripts/control-plane-build.sh (instant when the binaries are cached). */
   binDir?: string;
@@ -467,7 +469,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     })();
 
     // --- etcd ---
-    const etcd = await startEtcd(binDir, dir, procs);
+    const etcd = await startEtcd(binDir, dir, procs, options.etcdQuotaBytes ?? 1024 ** 3);
     await certs;
     log(`etcd ready at ${etcd} (${Date.now() - started} ms)`);
 
@@ -598,7 +600,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 const clientExtensions =
   'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
 
-async function startEtcd(binDir: string, dir: string, procs: Proc[]): Promise<string> {
+async function startEtcd(binDir: string, dir: string, procs: Proc[], quotaBytes: number): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const [client, peer] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${client}`;
@@ -613,7 +615,7 @@ async function startEtcd(binDir: string, dir: string, procs: Proc[]): Promise<st
         `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
         `--initial-cluster=default=http://127.0.0.1:${peer}`,
         '--unsafe-no-fsync', // throwaway data: fsync costs seconds on a busy disk
-        '--quota-backend-bytes=1073741824',
+        `--quota-backend-bytes=${quotaBytes}`,
         '--log-level=warn',
       ],
       dir,

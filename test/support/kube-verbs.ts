@@ -2,7 +2,8 @@
 // them (they use the typed access in src/kube/), so they live with the test code.
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { ObjectMeta } from '../../src/api/v1alpha1/index.ts';
-import { type KubeConfig, kubeRequest } from '../../src/kube/client.ts';
+import { kubeRequest } from '../../src/kube/client.ts';
+import type { KubeConfig } from '../../src/kube/kubeconfig.ts';
 
 export type { ObjectMeta };
 

@@ -1,6 +1,6 @@
 // Where a plugin command points: the kubeconfig, context and namespace the user chose, as kubectl resolves them, and
 // the project's typed Kubernetes access (src/kube/, the same the controller uses) bound to that identity.
-import { type KubeConfig, loadKubeConfig } from '../../kube/client.ts';
+import { type KubeConfig, loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { NamespaceApi } from '../../kube/namespaces.ts';
 import { ProviderApi } from '../../kube/providers.ts';
 import { SecretApi } from '../../kube/secrets.ts';

@@ -11,9 +11,10 @@
 //   - every acquisition is a replace with the listed resourceVersion: two replicas can never both win one shard.
 // One LIST per tick (the Leases labelled tokensync.io/sharding=<prefix>) shows every member and shard Lease, so a
 // dead replica's shards are seen expiring from its last renewal, not from the first time someone tries them.
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { type Clock, realClock, Sleeper, withTimeout } from '../../clock.ts';
+import type { KubeConfig } from '../client.ts';
 import { LeaseLock, type LeaseLogger, LeaseObservation, noopLeaseLogger, recordOf } from '../lease.ts';
+import { type Lease, LeaseApi } from '../leases.ts';
 import { assign, hash32 } from './assignment.ts';
 
 export const SHARDING_LABEL = 'tokensync.io/sharding';
@@ -65,7 +66,7 @@ export class ShardCoordinator {
   readonly #o: Required<Pick<ShardCoordinatorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>> &
     ShardCoordinatorOptions;
   readonly #prefix: string;
-  readonly #api: CoordinationV1Api;
+  readonly #api: LeaseApi;
   readonly #clock: Clock;
   readonly #log: LeaseLogger;
   readonly #sleeper: Sleeper;
@@ -90,7 +91,7 @@ export class ShardCoordinator {
     this.#o = { ...options, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
     this.shards = options.shards;
     this.#prefix = options.prefix ?? 'tokensync';
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#api = new LeaseApi(options.kubeConfig, options.namespace);
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? noopLeaseLogger;
     this.#sleeper = new Sleeper(this.#clock);
@@ -320,15 +321,11 @@ export class ShardCoordinator {
     }
   }
 
-  async #deleteExpired(lease: V1Lease): Promise<void> {
-    const name = lease.metadata?.name ?? '';
+  async #deleteExpired(lease: Lease): Promise<void> {
+    const name = lease.metadata.name;
     try {
       if (this.#partitioned || name === this.#member.name) return;
-      await this.#api.deleteNamespacedLease({
-        name,
-        namespace: this.#o.namespace,
-        body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
-      });
+      await this.#api.delete(name, lease.metadata.resourceVersion);
       this.#members.delete(name);
       this.#log.info({ lease: name }, 'deleted the expired member Lease of a replica gone');
     } catch (err) {
@@ -337,13 +334,9 @@ export class ShardCoordinator {
     }
   }
 
-  async #list(): Promise<V1Lease[]> {
+  async #list(): Promise<Lease[]> {
     if (this.#partitioned) throw Object.assign(new Error('partitioned by test'), { code: 503 });
-    const list = await this.#api.listNamespacedLease({
-      namespace: this.#o.namespace,
-      labelSelector: `${SHARDING_LABEL}=${this.#prefix}`,
-    });
-    return list.items;
+    return this.#api.list(`${SHARDING_LABEL}=${this.#prefix}`);
   }
 }
 

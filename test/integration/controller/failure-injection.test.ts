@@ -181,7 +181,7 @@ describe('each write the controller makes fails (real mechanisms)', () => {
       operations: ['CREATE', 'UPDATE'],
     });
     // The admin is not refused; a dry-run as the controller shows the policies are loaded.
-    const asController = (await import('../../../src/kube/client.ts')).loadKubeConfig({
+    const asController = (await import('../../../src/kube/kubeconfig.ts')).loadKubeConfig({
       kubeconfig: h.controllerKubeconfigPath,
     });
     await enforced('inject-secret', () =>

@@ -163,7 +163,7 @@ describe.skipIf(problem !== undefined)('the built controller in a pod-like envir
     const port = new URL(h.cp.server).port;
     const home = mkdtempSync(join(tmpdir(), 'tokensync-home-'));
     const { KUBECONFIG: _kubeconfig, ...env } = process.env;
-    const script = `mount -t tmpfs tmpfs /run && mkdir -p ${SA_PATH} && mount --bind "$SA_DIR" ${SA_PATH} && exec "$NODE" --max-semi-space-size=2 dist/cli/main.js "$@"`;
+    const script = `mount -t tmpfs tmpfs /run && mkdir -p ${SA_PATH} && mount --bind "$SA_DIR" ${SA_PATH} && exec "$NODE" --max-semi-space-size=2 --optimize-for-size dist/cli/main.js "$@"`;
     controller = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], {
       cwd: REPO_ROOT,
       env: {

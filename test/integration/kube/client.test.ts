@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConflict, isNotFound, type KubeConfig, loadKubeConfig } from '../../../src/kube/client.ts';
+import { isConflict, isNotFound } from '../../../src/kube/client.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import {
   deleteObject,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
+import { kubeRequest } from '../../../src/kube/client.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { serverSideApply } from '../../support/kube-verbs.ts';
 

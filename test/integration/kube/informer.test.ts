@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeConfig, loadKubeConfig } from '../../../src/kube/client.ts';
 import { Informer, type InformerEvent, stripManagedFields } from '../../../src/kube/informer.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { deleteObject, patchMerge, serverSideApply } from '../../support/kube-verbs.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeConfig, loadKubeConfig } from '../../../src/kube/client.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { LeaderElector } from '../../../src/kube/leader-election.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { getObject } from '../../support/kube-verbs.ts';

@@ -2,7 +2,8 @@
 // and graceful leave happen when the clock says so, with no sleeps and no timing assertions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../../src/clock.ts';
-import { type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
+import { type KubeConfig, kubeRequest } from '../../../src/kube/client.ts';
+import { loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { assign } from '../../../src/kube/sharding/assignment.ts';
 import { ShardCoordinator } from '../../../src/kube/sharding/coordinator.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';

@@ -7,7 +7,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { startCredentialsApi } from '../../../src/credentials-api/index.ts';
-import { type KubeConfig, kubeRequest, loadKubeConfig } from '../../../src/kube/client.ts';
+import { kubeRequest } from '../../../src/kube/client.ts';
+import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { RELEASE_NAMESPACE } from '../../support/chart-identity.ts';
 import { Harness, isReady, waitFor } from '../controller/harness.ts';
 

@@ -90,6 +90,7 @@ describe('Dockerfile', () => {
     expect(JSON.parse(entrypoint.args)).toEqual([
       '/nodejs/bin/node',
       '--max-semi-space-size=2',
+      '--optimize-for-size',
       '/app/dist/cli/main.js',
     ]);
     expect(JSON.parse(cmd.args)).toEqual(['controller']);

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer, keyOf, stripManagedFields } from '../../../src/kube/informer.ts';
+import { Informer, keyOf, StringTable, stripManagedFields } from '../../../src/kube/informer.ts';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; managedFields?: unknown } };
 type WatchScript = (res: ServerResponse, query: URLSearchParams) => void;
@@ -13,6 +13,8 @@ interface Fake {
   kc: KubeConfig;
   lists: URLSearchParams[];
   watches: Array<{ query: URLSearchParams; at: number }>;
+  /** Accept header of every request, in order. */
+  accepts: Array<string | undefined>;
   items: Obj[];
   listRv: string;
   /** Consumed one per watch request; when empty, watches hang (send nothing). */
@@ -44,12 +46,14 @@ async function fakeServer(): Promise<Fake> {
   const fake = {
     lists: [] as URLSearchParams[],
     watches: [] as Array<{ query: URLSearchParams; at: number }>,
+    accepts: [] as Array<string | undefined>,
     items: [] as Obj[],
     listRv: '10',
     script: [] as WatchScript[],
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    fake.accepts.push(req.headers.accept);
     if (url.searchParams.get('watch') === 'true') {
       fake.watches.push({ query: url.searchParams, at: Date.now() });
       const step = fake.script.shift();
@@ -117,6 +121,53 @@ describe('keyOf and stripManagedFields', () => {
     const o = { metadata: { name: 'a', managedFields: [{ manager: 'x' }], labels: { l: '1' } }, data: { k: 'v' } };
     expect(stripManagedFields(o)).toEqual({ metadata: { name: 'a', labels: { l: '1' } }, data: { k: 'v' } });
     expect(stripManagedFields(null)).toBeNull();
+  });
+});
+
+describe('StringTable', () => {
+  it('makes equal strings in different objects one string, and keeps values and shapes', () => {
+    const table = new StringTable();
+    // Built at run time, so the two values are distinct strings before interning.
+    const a = { metadata: { namespace: ['te', 'am'].join('') }, list: [['x', 'y'].join(''), 1, null] };
+    const b = { metadata: { namespace: ['tea', 'm'].join('') }, list: [['x', 'y'].join(''), 2, { k: 'v' }] };
+    table.internAll(a);
+    table.internAll(b);
+    expect(a).toEqual({ metadata: { namespace: 'team' }, list: ['xy', 1, null] });
+    expect(b).toEqual({ metadata: { namespace: 'team' }, list: ['xy', 2, { k: 'v' }] });
+    expect(table.size).toBe(3);
+  });
+
+  it('starts afresh at its limit instead of growing without bound', () => {
+    const table = new StringTable(2);
+    for (const v of ['a', 'b', 'c', 'd', 'e']) table.intern(v);
+    expect(table.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('Informer caches', () => {
+  it('list and watch Secrets as PartialObjectMetadata, and strip managedFields from every object', async () => {
+    const fake = await fakeServer();
+    fake.items = [{ metadata: { ...cm('a', '5').metadata, managedFields: [{ manager: 'x' }] } }];
+    fake.script.push((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      line(res, 'ADDED', { metadata: { ...cm('b', '11').metadata, managedFields: [{ manager: 'y' }] } });
+    });
+    const { inf } = makeInformer(fake, { path: '/api/v1/namespaces/ns/secrets' });
+    await inf.start();
+    await waitFor(() => inf.size() === 2, 'the watched object');
+    expect(fake.accepts).toEqual([
+      'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+    ]);
+    expect(inf.list().map((o) => o.metadata.managedFields)).toEqual([undefined, undefined]);
+  });
+
+  it('ask for whole objects of other resources (the transform decides what is kept)', async () => {
+    const fake = await fakeServer();
+    const { inf } = makeInformer(fake);
+    await inf.start();
+    await waitFor(() => fake.accepts.length === 2, 'a watch');
+    expect(fake.accepts).toEqual(['application/json', 'application/json']);
   });
 });
 

@@ -1,0 +1,328 @@
+// Helpers shared by the benchmarks that run `tokensync controller` as a child process against the Go-built control
+// plane and the reference credentials API (memory.bench.ts; the same shapes as controller.bench.ts's own helpers).
+// Not a benchmark itself (no .bench.ts suffix, so bench/run.ts does not run it).
+import { spawnSync } from 'node:child_process';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { RunningCredentialsApi as CredentialsApi } from '../src/credentials-api/index.ts';
+import { type KubeConfig, kubeRequest } from '../src/kube/client.ts';
+import type { ControllerProcess } from '../test/integration/controller/process.ts';
+import { REPO_ROOT } from '../test/support/paths.ts';
+
+export const log = (message: string) => process.stdout.write(`${message}\n`);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const MiB = 2 ** 20;
+
+/** Runs fn over items with at most `concurrency` calls in flight. */
+export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+export async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(200);
+  }
+}
+
+/** Compiles src/ to dist/ (tsconfig.build.json), what the image runs; returns dist/cli/main.js. */
+export function buildDist(): string {
+  const result = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${result.stdout}${result.stderr}`);
+  return join(REPO_ROOT, 'dist/cli/main.js');
+}
+
+export const apply = (kc: KubeConfig, path: string, body: unknown) =>
+  kubeRequest(kc, {
+    method: 'PATCH',
+    path,
+    query: { fieldManager: 'bench', force: true },
+    body,
+    contentType: 'application/apply-patch+yaml',
+  });
+
+/** A namespace with the reference provider and its credential Secret (labelled as a credential, as 0014 asks). */
+export async function setupNamespace(kc: KubeConfig, api: CredentialsApi, ns: string): Promise<void> {
+  await apply(kc, `/api/v1/namespaces/${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await apply(kc, `/api/v1/namespaces/${ns}/secrets/admin`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    // Opted in as a provider credential (docs/decisions/0014).
+    metadata: { name: 'admin', namespace: ns, labels: { 'tokensync.io/credential': 'true' } },
+    stringData: { token: api.adminKey },
+  });
+  await apply(kc, `/apis/tokensync.io/v1alpha1/namespaces/${ns}/credentialsproviders/reference`, {
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'CredentialsProvider',
+    metadata: { name: 'reference', namespace: ns },
+    spec: {
+      type: 'reference',
+      url: api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'admin', key: 'token' } },
+      rateLimit: { requestsPerSecond: 5000, burst: 5000 },
+    },
+  });
+}
+
+export function satBody(ns: string, name: string, spec: Record<string, unknown>) {
+  return {
+    apiVersion: 'tokensync.io/v1alpha1',
+    kind: 'ServiceAccountToken',
+    metadata: { name, namespace: ns },
+    spec: { providerRef: { name: 'reference' }, serviceAccount: 'sa-bench', ...spec },
+  };
+}
+
+/** The reference API's own counters (docs/credentials-api.md). */
+export async function upstreamStats(
+  api: CredentialsApi,
+): Promise<{ mints: number; revokes: number; requests: number }> {
+  const res = await request(`${api.url}/api/v1/audit/stats`, { headers: { authorization: `Bearer ${api.adminKey}` } });
+  return (await res.body.json()) as { mints: number; revokes: number; requests: number };
+}
+
+export async function scrape(controller: ControllerProcess): Promise<string> {
+  return (await request(`${controller.metricsUrl}/metrics`)).body.text();
+}
+
+const metric = (text: string, name: string, labels = ''): number => {
+  const escaped = `${name}${labels}`.replace(/[{}"=]/g, (c) => `\\${c}`);
+  return Number(new RegExp(`^${escaped} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+};
+
+/** Whether the controller has reconciled at least n tokens since it started and its queue is empty. */
+export async function caughtUp(controller: ControllerProcess, n: number): Promise<boolean> {
+  const text = await scrape(controller);
+  const done = [...text.matchAll(/^tokensync_reconcile_total\{controller="serviceaccounttoken",result="\w+"\} (\d+)/gm)]
+    .map((m) => Number(m[1]))
+    .reduce((a, b) => a + b, 0);
+  return done >= n && metric(text, 'tokensync_workqueue_depth', '{name="serviceaccounttoken"}') === 0;
+}
+
+export interface MemoryFigures {
+  rss: number;
+  anon: number;
+  file: number;
+  peak: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  spaces: Record<string, { used: number; size: number }>;
+}
+
+/** RSS from /proc (anonymous and file-backed parts, peak) and V8's own figures from the controller's metrics. */
+export async function memoryOf(controller: ControllerProcess): Promise<MemoryFigures> {
+  const status = await readFile(`/proc/${controller.child.pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) / 1024;
+  const text = await scrape(controller);
+  const spaces: MemoryFigures['spaces'] = {};
+  for (const m of text.matchAll(/^tokensync_nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)/gm)) {
+    spaces[m[1]!] = {
+      used: Number(m[2]) / MiB,
+      size: metric(text, 'tokensync_nodejs_heap_space_size_total_bytes', `{space="${m[1]}"}`) / MiB,
+    };
+  }
+  return {
+    rss: kb('VmRSS'),
+    anon: kb('RssAnon'),
+    file: kb('RssFile'),
+    peak: kb('VmHWM'),
+    heapUsed: metric(text, 'tokensync_nodejs_heap_size_used_bytes') / MiB,
+    heapTotal: metric(text, 'tokensync_nodejs_heap_size_total_bytes') / MiB,
+    external: metric(text, 'tokensync_nodejs_external_memory_bytes') / MiB,
+    spaces,
+  };
+}
+
+export function formatMemory(m: MemoryFigures): string {
+  const f = (v: number) => v.toFixed(0);
+  const spaces = Object.entries(m.spaces)
+    .filter(([, s]) => s.size >= 0.5)
+    .map(([name, s]) => `${name} ${s.used.toFixed(1)}/${s.size.toFixed(1)}`)
+    .join(', ');
+  const outside = m.anon - m.heapTotal;
+  return (
+    `RSS ${f(m.rss)} MiB = anonymous ${f(m.anon)} + file-backed ${f(m.file)} (peak ${f(m.peak)}); ` +
+    `V8 heap used ${f(m.heapUsed)} of ${f(m.heapTotal)} MiB reserved [${spaces}]; external ${f(m.external)} MiB; ` +
+    `anonymous outside the V8 heap ${f(outside)} MiB (malloc arenas, buffers, code of native modules, thread stacks)`
+  );
+}
+
+/**
+ * Write events in the audit log after `offset` (bytes), other than the API server's own bookkeeping. Reads only the
+ * new part: at 100,000 tokens the whole log is over a GiB, more than one string can hold.
+ */
+export async function auditWritesSince(path: string, offset: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const size = (await stat(path)).size;
+  if (size <= offset) return counts;
+  const fh = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(size - offset);
+    await fh.read(buffer, 0, buffer.length, offset);
+    for (const line of buffer.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const e = JSON.parse(line) as {
+        verb: string;
+        user: { username: string };
+        objectRef?: { resource?: string; subresource?: string };
+      };
+      if (!['create', 'update', 'patch', 'delete', 'deletecollection'].includes(e.verb)) continue;
+      if (e.user.username === 'system:apiserver' || e.user.username.startsWith('system:kube-')) continue;
+      const key = `${e.verb} ${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  } finally {
+    await fh.close();
+  }
+  return counts;
+}
+
+export const fileSize = async (path: string | undefined) =>
+  path ? ((await stat(path).catch(() => undefined))?.size ?? 0) : 0;
+
+/** Waits for the heap snapshot Node writes on --heapsnapshot-signal into `dir`, until its size stops changing. */
+export async function waitForSnapshot(dir: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  let stableSince = 0;
+  while (Date.now() < deadline) {
+    const file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot'));
+    if (file) {
+      const size = (await stat(join(dir, file))).size;
+      if (size === last && size > 0) {
+        if (Date.now() - stableSince > 2000) return join(dir, file);
+      } else {
+        last = size;
+        stableSince = Date.now();
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('no heap snapshot written');
+}
+
+/**
+ * Self sizes in a V8 heap snapshot grouped the way DevTools' summary groups them: objects by constructor, the rest
+ * by node type (code, strings, closures, arrays, hidden). Retained sizes would need the dominator tree; self sizes
+ * already say where the bytes are.
+ */
+export async function summarizeSnapshot(
+  path: string,
+  top = 14,
+): Promise<{ total: number; groups: Array<[string, number, number]> }> {
+  const snapshot = JSON.parse(await readFile(path, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const stride = fields.length;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [
+    number,
+    number,
+    number,
+  ];
+  const groups = new Map<string, [number, number]>();
+  let total = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += stride) {
+    const type = types[snapshot.nodes[i + typeAt]!]!;
+    const size = snapshot.nodes[i + sizeAt]!;
+    total += size;
+    let key = type;
+    if (type === 'object' || type === 'native') key = `${type} ${snapshot.strings[snapshot.nodes[i + nameAt]!]}`;
+    else if (type.includes('string')) key = 'strings';
+    const g = groups.get(key) ?? [0, 0];
+    g[0] += size;
+    g[1]++;
+    groups.set(key, g);
+  }
+  const sorted = [...groups].sort((a, b) => b[1][0] - a[1][0]).slice(0, top);
+  return { total, groups: sorted.map(([k, [size, count]]) => [k, size, count]) };
+}
+
+/**
+ * Samples every allocation of a process started with --inspect=127.0.0.1:0, garbage included (the Chrome DevTools
+ * protocol's HeapProfiler sampling with the collected-objects flags; Node's own --heap-prof keeps only what is still
+ * live at exit). Returns a function that stops sampling and summarizes the bytes allocated per function.
+ */
+export async function startAllocationSampling(
+  output: string[],
+): Promise<() => Promise<{ total: number; top: Array<[string, number]> }>> {
+  let url: string | undefined;
+  await until(
+    'inspector URL',
+    async () => {
+      url = output.map((l) => /ws:\/\/\S+/.exec(l)?.[0]).find(Boolean);
+      return url !== undefined;
+    },
+    30_000,
+  );
+  const ws = new WebSocket(url!);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await call('HeapProfiler.enable');
+  await call('HeapProfiler.startSampling', {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = (await call('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
+    ws.close();
+    type ProfileNode = {
+      callFrame: { functionName: string; url: string; lineNumber: number };
+      selfSize: number;
+      children: ProfileNode[];
+    };
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    const walk = (node: ProfileNode, ownFrame: string | undefined) => {
+      const cf = node.callFrame;
+      const file = cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/(src|dist[^/]*)\//, '');
+      const frame = `${cf.functionName || '(anonymous)'} ${file}:${cf.lineNumber + 1}`;
+      // Attributed to the innermost frame of tokensync's own code, where a change would have to be made.
+      const own = cf.url && !cf.url.includes('node_modules') && !cf.url.startsWith('node:') ? frame : ownFrame;
+      total += node.selfSize;
+      const key = `${frame}  ← ${own ?? '(runtime)'}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
+      for (const child of node.children) walk(child, own);
+    };
+    walk(profile.head, undefined);
+    return { total, top: [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25) };
+  };
+}
