@@ -219,8 +219,8 @@ describe('each write the controller makes fails (real mechanisms)', () => {
       await h.createToken(ns, 't', { serviceAccount: `sa-${ns}` });
     }
 
-    // Journal refused: nothing minted, the resource carries no journal and no finalizer.
-    await waitFor('the journal write refused', async () => failedSince('inject-journal/t', from));
+    // Journal refused: nothing minted, the resource carries no journal and no finalizer, and says so (WriteRejected).
+    await waitFor('WriteRejected', async () => readyOf(await token('inject-journal'))?.reason === 'WriteRejected');
     // Secret refused: one token minted, revoked, SecretRejected.
     await waitFor('SecretRejected', async () => readyOf(await token('inject-secret'))?.reason === 'SecretRejected');
     // Status refused: one token minted and in the Secret, referenced by the open journal.
@@ -251,16 +251,25 @@ describe('each write the controller makes fails (real mechanisms)', () => {
 
     for (const name of ['deny-journal', 'deny-secret', 'deny-status', 'deny-event']) await allow(name);
     // The API server drops a policy a moment after its binding goes: wait until the controller may write again.
-    await waitFor('the Secret policy lifted', async () => {
+    await waitFor('the Secret and journal policies lifted', async () => {
       await kubeRequest(asController, {
         method: 'POST',
         path: '/api/v1/namespaces/inject-secret/secrets',
         query: { dryRun: 'All' },
         body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe' } },
       });
+      await kubeRequest(asController, {
+        method: 'PATCH',
+        path: '/apis/tokensync.io/v1alpha1/namespaces/inject-journal/serviceaccounttokens/t',
+        query: { dryRun: 'All' },
+        body: { metadata: { annotations: { probe: 'x' } } },
+        contentType: 'application/merge-patch+json',
+      });
       return true;
     });
-    // The Secret's next attempt waits out a permanent backoff; a renew request (the runbook's advice) tries now.
+    // The journal's and the Secret's next attempts wait out a permanent backoff; a renew request (the runbook's
+    // advice) tries now.
+    await renew('inject-journal', 't', 'allowed', { serviceAccount: 'sa-inject-journal' });
     await renew('inject-secret', 't', 'allowed', { serviceAccount: 'sa-inject-secret' });
     for (const ns of ['inject-journal', 'inject-secret', 'inject-status']) await readyToken(ns);
     const after = await h.stats();
