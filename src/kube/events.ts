@@ -14,6 +14,8 @@ import { failpoint } from '../failpoints.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { KubeConfig } from './client.ts';
 import { isNotFound, type KubeRequest, kubeRequest } from './client.ts';
+import { microTime } from './leases.ts';
+import { Fifo } from './queue-storage.ts';
 
 export interface EventObjectRef {
   apiVersion: string;
@@ -75,39 +77,9 @@ interface Series {
   waiters: Array<() => void>;
 }
 
-/** MicroTime wants exactly six fractional digits. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/Z$/, '000Z');
-}
-
 export function truncateMessage(message: string): string {
   if (message.length <= MAX_MESSAGE_LENGTH) return message;
   return `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...`;
-}
-
-/** FIFO of series with O(1) removal of the oldest. */
-class SeriesQueue {
-  #items: Series[] = [];
-  #head = 0;
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-  push(s: Series): void {
-    this.#items.push(s);
-  }
-  shift(): Series | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const s = this.#items[this.#head]!;
-    this.#head++;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return s;
-  }
 }
 
 export class EventRecorder {
@@ -126,8 +98,8 @@ export class EventRecorder {
   readonly #spamRate: number;
   /** Per-object spam buckets, least recently used first. */
   readonly #spam = new Map<string, TokenBucket>();
-  readonly #warnings = new SeriesQueue();
-  readonly #normals = new SeriesQueue();
+  readonly #warnings = new Fifo<Series>();
+  readonly #normals = new Fifo<Series>();
   #inFlight = 0;
   #pumping = false;
   #slotFreed: (() => void) | undefined;
@@ -308,7 +280,7 @@ export class EventRecorder {
   }
 
   async #write(series: Series, count: number): Promise<void> {
-    const now = microTime(new Date(this.#clock.now()));
+    const now = microTime(this.#clock.now());
     const collection = `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(series.namespace)}/events`;
     if (series.name && count > 1) {
       try {

@@ -1,6 +1,7 @@
 // Typed access to coordination.k8s.io/v1 Leases (leader election, shard and member Leases) over kubeRequest, so
 // neither leader election nor sharding loads @kubernetes/client-node (docs/decisions/0016).
 import { type KubeConfig, kubeRequest } from './client.ts';
+import { paths } from './paths.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -33,8 +34,7 @@ export class LeaseApi {
   }
 
   #path(name?: string): string {
-    const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#namespace)}/leases`;
-    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+    return name === undefined ? paths.leases(this.#namespace) : paths.lease(this.#namespace, name);
   }
 
   get(name: string): Promise<Lease> {

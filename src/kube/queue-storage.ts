@@ -10,7 +10,7 @@ export interface Entry {
 }
 
 /** FIFO as array + head index: shift() on a large array is O(n); we compact occasionally instead. */
-class Fifo<T> {
+export class Fifo<T> {
   #items: T[] = [];
   #head = 0;
 

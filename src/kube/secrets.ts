@@ -4,8 +4,8 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { ObjectMeta } from '../api/v1alpha1/index.ts';
 import { SecretValue } from '../providers/secret-value.ts';
+import { stripManagedFields } from './cache-trim.ts';
 import { isConflict, isNotFound, type KubeConfig, kubeRequest } from './client.ts';
-import { stripManagedFields } from './informer.ts';
 import { FIELD_MANAGER, MERGE_PATCH, paths } from './paths.ts';
 import type { WriteOptions } from './tokens.ts';
 

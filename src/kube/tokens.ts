@@ -1,7 +1,7 @@
 // Typed access to ServiceAccountTokens, shared by the controller and the kubectl plugin.
 import type { ServiceAccountToken, ServiceAccountTokenStatus } from '../api/v1alpha1/index.ts';
+import { stripManagedFields } from './cache-trim.ts';
 import { isNotFound, type KubeConfig, kubeRequest, listAll } from './client.ts';
-import { stripManagedFields } from './informer.ts';
 import { FIELD_MANAGER, MERGE_PATCH, paths } from './paths.ts';
 
 /** A status merge patch: a field set to null is removed. */
