@@ -4,7 +4,7 @@
 //
 // Used by the integration tests (one control plane per test file) and by scripts/control-plane.ts (the demo).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -190,7 +190,10 @@ async function issueCert(dir: string, name: string, subject: string, extensions:
       '@ca.crt',
       '-CAkey',
       '@ca.key',
-      '-CAcreateserial',
+      // A random serial per certificate: -CAcreateserial shares one serial file, and the certificates are issued in
+      // parallel (openssl then fails with "Unable to load number from ca.srl" when it reads a half-written file).
+      '-set_serial',
+      `0x1${randomBytes(15).toString('hex')}`,
       '-days',
       '30',
       '-sha256',
