@@ -19,6 +19,14 @@ import { kubeRequest } from '../src/kube/client.ts';
 import { Informer } from '../src/kube/informer.ts';
 import { ControllerProcess } from '../test/integration/controller/process.ts';
 import { type AuditEvent, startControlPlane } from '../test/support/control-plane.ts';
+import {
+  apply as applyAs,
+  percentile,
+  pool,
+  satBody,
+  setupNamespace as setupNamespaceAs,
+  until as untilEvery,
+} from './support.ts';
 
 const N = Number(process.env['BENCH_N'] ?? 1000);
 const RENEW_N = Number(process.env['BENCH_RENEW_N'] ?? 200);
@@ -30,24 +38,11 @@ const cp = await startControlPlane({ auditWrites: true });
 const api = await startCredentialsApi({ rateLimit: false });
 const kc = cp.kubeConfig;
 let controller: ControllerProcess | undefined;
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-const apply = (path: string, body: unknown) =>
-  kubeRequest(kc, {
-    method: 'PATCH',
-    path,
-    query: { fieldManager: 'bench', force: true },
-    body,
-    contentType: 'application/apply-patch+yaml',
-  });
+const apply = (path: string, body: unknown) => applyAs(kc, path, body);
+const setupNamespace = (ns: string) => setupNamespaceAs(kc, api, ns);
+// Polls every 100 ms: the creation and catch-up figures are timed by these waits.
+const until = (what: string, probe: () => Promise<boolean>, timeoutMs: number) =>
+  untilEvery(what, probe, timeoutMs, 100);
 
 async function stats(): Promise<{ mints: number; revokes: number; requests: number }> {
   const res = await request(`${api.url}/api/v1/audit/stats`, { headers: { authorization: `Bearer ${api.adminKey}` } });
@@ -72,50 +67,7 @@ const listSats = async (ns: string) =>
     })
   ).items;
 const ready = (s: Sat) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const controllerWrites = () => cp.auditEvents().filter((e) => e.user.username !== 'system:apiserver').length;
-
-async function setupNamespace(ns: string): Promise<void> {
-  await apply(`/api/v1/namespaces/${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await apply(`/api/v1/namespaces/${ns}/secrets/admin`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    // Only Secrets labelled as provider credentials may be read as one.
-    metadata: { name: 'admin', namespace: ns, labels: { 'tokensync.io/credential': 'true' } },
-    stringData: { token: api.adminKey },
-  });
-  await apply(`/apis/tokensync.io/v1alpha1/namespaces/${ns}/credentialsproviders/reference`, {
-    apiVersion: 'tokensync.io/v1alpha1',
-    kind: 'CredentialsProvider',
-    metadata: { name: 'reference', namespace: ns },
-    spec: {
-      type: 'reference',
-      url: api.url,
-      allowInsecureHttp: true,
-      auth: { secretRef: { name: 'admin', key: 'token' } },
-      rateLimit: { requestsPerSecond: 5000, burst: 5000 },
-    },
-  });
-}
-
-function satBody(ns: string, name: string, spec: Record<string, unknown>) {
-  return {
-    apiVersion: 'tokensync.io/v1alpha1',
-    kind: 'ServiceAccountToken',
-    metadata: { name, namespace: ns },
-    spec: { providerRef: { name: 'reference' }, serviceAccount: 'sa-bench', ...spec },
-  };
-}
 
 async function createTokens(ns: string, count: number, spec: Record<string, unknown>): Promise<Map<string, number>> {
   const created = new Map<string, number>();

@@ -29,11 +29,17 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `probe` every `pollMs` until it holds; a figure timed by the wait is as fine as `pollMs`. */
+export async function until(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  pollMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(200);
+    await sleep(pollMs);
   }
 }
 
