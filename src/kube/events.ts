@@ -77,6 +77,20 @@ interface Series {
   waiters: Array<() => void>;
 }
 
+/**
+ * Only what an Event names of its object. Callers pass whole resources (a reconcile's latest version, with spec and
+ * status); a series kept that object alive for as long as the series lives, up to 4,096 of them: 10 MiB of the heap
+ * after a burst of 10,000 new tokens (docs/benchmarks.md, Memory).
+ */
+function refOf(object: EventObjectRef): EventObjectRef {
+  const { name, namespace, uid } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: { name, ...(namespace !== undefined ? { namespace } : {}), ...(uid !== undefined ? { uid } : {}) },
+  };
+}
+
 export function truncateMessage(message: string): string {
   if (message.length <= MAX_MESSAGE_LENGTH) return message;
   return `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...`;
@@ -150,7 +164,7 @@ export class EventRecorder {
         // Cluster-scoped objects (ClusterCredentialsProvider) get their Events in 'default', as client-go does.
         series = {
           namespace: object.metadata.namespace || 'default',
-          object,
+          object: refOf(object),
           type,
           reason,
           note,

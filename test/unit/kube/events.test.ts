@@ -152,3 +152,34 @@ describe('EventRecorder write budget', () => {
     expect(api.writes).toHaveLength(0); // written on a later tick, never on the caller's
   });
 });
+
+describe('EventRecorder memory', () => {
+  it('keeps only the name, namespace, uid and kind of the object, not the object a reconcile passed in', async () => {
+    const bodies: unknown[] = [];
+    const rec = new EventRecorder({
+      kubeConfig: new KubeConfig(),
+      component: 'tokensync',
+      instance: 'test',
+      send: async (req) => {
+        bodies.push(req.body);
+        return {};
+      },
+    });
+    // A whole resource, as a reconcile has it; changed after record() and before the write goes out.
+    const sat = {
+      ...obj('t-1'),
+      spec: { serviceAccount: 'sa' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    };
+    const written = rec.record(sat, 'Normal', 'Issued', 'Issued token t-1');
+    sat.metadata.name = 'changed-after-record';
+    await written;
+    expect((bodies[0] as { regarding: unknown }).regarding).toEqual({
+      apiVersion: 'tokensync.io/v1alpha1',
+      kind: 'ServiceAccountToken',
+      name: 't-1',
+      namespace: 'ns',
+      uid: 'uid-t-1',
+    });
+  });
+});

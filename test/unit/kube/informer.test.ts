@@ -137,10 +137,21 @@ describe('StringTable', () => {
     expect(table.size).toBe(3);
   });
 
-  it('starts afresh at its limit instead of growing without bound', () => {
+  it('holds at most two generations of its limit instead of growing without bound', () => {
     const table = new StringTable(2);
-    for (const v of ['a', 'b', 'c', 'd', 'e']) table.intern(v);
-    expect(table.size).toBeLessThanOrEqual(2);
+    for (const v of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) table.intern(v);
+    expect(table.size).toBeLessThanOrEqual(4);
+  });
+
+  it('keeps a value that keeps coming back while values seen once pass through', () => {
+    const table = new StringTable(4);
+    const first = table.intern(['na', 'mespace'].join(''));
+    for (let i = 0; i < 100; i++) {
+      table.intern(`uid-${i}`);
+      // The same value, a distinct string each time: interning returns the first copy for as long as it recurs.
+      if (i % 3 === 0) expect(table.intern(['names', 'pace'].join(''))).toBe(first);
+    }
+    expect(table.size).toBeLessThanOrEqual(8);
   });
 });
 
