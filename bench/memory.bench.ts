@@ -265,6 +265,9 @@ try {
       ['image settings (--max-semi-space-size=2 --optimize-for-size, MALLOC_ARENA_MAX=2)', {}],
       ['without MALLOC_ARENA_MAX=2 (glibc default arenas)', { env: { MALLOC_ARENA_MAX: '0' } }],
       ['without --optimize-for-size', { nodeArgs: ['--no-optimize-for-size'] }],
+      // Fewer threads: V8's GC helpers and platform workers each touch a stack and malloc state of their own.
+      ['with --single-threaded-gc', { nodeArgs: ['--single-threaded-gc'] }],
+      ['with --v8-pool-size=1', { nodeArgs: ['--v8-pool-size=1'] }],
       [
         'TypeScript source (src/cli/main.ts, type stripping)',
         { entry: join(import.meta.dirname, '../src/cli/main.ts') },
