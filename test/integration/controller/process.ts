@@ -47,8 +47,11 @@ export class ControllerProcess {
         TEST_EGRESS_ALLOW.join(','),
         ...extraArgs,
       ],
-      // MALLOC_ARENA_MAX as the image sets it (Dockerfile).
-      { env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // glibc's allocator settings as the image sets them (Dockerfile).
+      {
+        env: { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '16384', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let buffer = '';
     const onData = (chunk: Buffer) => {

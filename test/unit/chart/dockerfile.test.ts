@@ -78,6 +78,15 @@ describe('Dockerfile', () => {
     expect(runs.join('\n')).not.toMatch(/npm install\b/);
   });
 
+  it("sets glibc's allocator as the memory figures were measured (two arenas, own mappings from 16 KiB)", () => {
+    const env = final
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+    expect(env).toMatch(/\bMALLOC_ARENA_MAX=2\b/);
+    expect(env).toMatch(/\bMALLOC_MMAP_THRESHOLD_=16384\b/);
+  });
+
   it('runs as a numeric non-root user in the final stage', () => {
     const users = final.filter((i) => i.keyword === 'USER');
     expect(users).toHaveLength(1);
