@@ -4,6 +4,7 @@ import {
   type Clock,
   defaultControllerRateLimiter,
   ItemExponentialRateLimiter,
+  LOW_LANE_TURN,
   MaxOfRateLimiter,
   WorkQueue,
 } from '../../../src/kube/workqueue.ts';
@@ -522,6 +523,19 @@ describe('WorkQueue fairness and priority', () => {
     expect(q.lenAt('high')).toBe(1);
     expect(q.lenAt('low')).toBe(100);
     expect(await drain(q, 2)).toEqual(['ns/new', 'ns/old-0']);
+  });
+
+  it('gives the low lane one turn in LOW_LANE_TURN while new keys keep coming, so a retry is not starved', async () => {
+    const q = new WorkQueue();
+    q.add('quiet/retry', 'low');
+    for (let i = 0; i < 100; i++) q.add(`busy/t-${i}`);
+    const out = await drain(q, LOW_LANE_TURN);
+    expect(out.slice(0, LOW_LANE_TURN - 1)).toEqual(Array.from({ length: LOW_LANE_TURN - 1 }, (_, i) => `busy/t-${i}`));
+    expect(out[LOW_LANE_TURN - 1]).toBe('quiet/retry');
+    // With the low lane empty, its turn goes to the next lane in order.
+    expect(await drain(q, LOW_LANE_TURN)).toEqual(
+      Array.from({ length: LOW_LANE_TURN }, (_, i) => `busy/t-${i + LOW_LANE_TURN - 1}`),
+    );
   });
 
   it('moves a waiting low key to the high lane without queueing it twice', async () => {
