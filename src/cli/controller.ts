@@ -13,6 +13,12 @@ import { KubeMetricsAuthorizer } from '../observability/metrics-auth.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
 import { CONTROLLER_HELP, egressPolicyOf, parseControllerFlags } from './controller-flags.ts';
 
+/**
+ * How long shutdown waits for queued Events (10/s after a burst: about 50 of a backlog). Well inside the default
+ * 30 s termination grace period, after the in-flight reconciles have finished.
+ */
+const EVENT_DRAIN_MS = 5_000;
+
 /** `tokensync controller`: the operator process. */
 export async function run(argv: string[]): Promise<number> {
   let flags: ReturnType<typeof parseControllerFlags>;
@@ -192,6 +198,9 @@ export async function run(argv: string[]): Promise<number> {
     await running.catch(() => undefined);
   }
   await manager.stop();
+  // Events still queued behind the write budget (a burst just before the signal) get a few seconds, Warnings first.
+  const unwritten = await events.drain(EVENT_DRAIN_MS);
+  if (unwritten > 0) logger.warn({ unwritten }, 'Events not written before exit');
   await Promise.all([health.close(), metricsServer.close()]);
   logger.info('stopped');
   return 0;

@@ -144,6 +144,19 @@ export class EventRecorder {
   }
 
   /**
+   * Waits until every queued Event is written (Warnings first, within the write budget) or `timeoutMs` has passed;
+   * returns how many series were still unwritten. For shutdown: Events queued behind the budget would otherwise be
+   * lost with the process.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = this.#clock.now() + timeoutMs;
+    while (this.backlog + this.#inFlight > 0 && this.#clock.now() < deadline) {
+      await new Promise<void>((resolve) => setTimeout(resolve, Math.min(50, deadline - this.#clock.now())));
+    }
+    return this.backlog + this.#inFlight;
+  }
+
+  /**
    * Records an Event about `object`. Returns a promise that resolves once the write covering this occurrence is done
    * (or it was dropped), for tests and shutdown; callers need not await it, and it never rejects.
    */

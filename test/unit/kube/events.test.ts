@@ -183,3 +183,33 @@ describe('EventRecorder memory', () => {
     });
   });
 });
+
+describe('EventRecorder drain at shutdown', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes what is queued behind the budget, Warnings first, and gives up after its timeout', async () => {
+    const api = fakeApi();
+    const { rec } = recorder(api, { burst: 1, qps: 10, maxInFlight: 100 });
+    for (let i = 0; i < 30; i++) void rec.record(obj(`t-${i}`), 'Normal', 'Issued', `Issued token t-${i}`);
+    void rec.record(obj('bad'), 'Warning', 'IssueFailed', 'upstream said no');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.writes).toHaveLength(1); // the burst of one
+    const draining = rec.drain(1000);
+    await vi.advanceTimersByTimeAsync(1000);
+    const left = await draining;
+    // About ten more writes in one second at 10/s, the Warning the first of them; the rest are reported, not waited for.
+    expect(api.writes.findIndex((w) => w.type === 'Warning' && w.reason === 'IssueFailed')).toBeLessThanOrEqual(1);
+    expect(api.writes.length).toBeGreaterThanOrEqual(10);
+    expect(left).toBe(31 - api.writes.length);
+  });
+
+  it('returns at once with nothing queued', async () => {
+    const { rec } = recorder(fakeApi());
+    expect(await rec.drain(10_000)).toBe(0);
+  });
+});
