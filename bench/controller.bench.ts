@@ -22,8 +22,11 @@ import { ControllerProcess } from '../test/integration/controller/process.ts';
 import { type AuditEvent, startControlPlane } from '../test/support/control-plane.ts';
 import {
   apply as applyAs,
+  formatRenewals,
+  measureRenewals,
   percentile,
   pool,
+  renewalShapes,
   satBody,
   setupNamespace as setupNamespaceAs,
   until as untilEvery,
@@ -156,48 +159,6 @@ function analyseWrites(events: AuditEvent[], ns: string, readyWall: Map<string, 
 }
 
 const workers = process.env['BENCH_WORKERS'] ?? '16';
-
-/** Phase 5: RENEW_N tokens in namespace `ns` with `spec`, created together; when their first renewal fired. */
-async function renewalPhase(label: string, ns: string, shape: string, spec: Record<string, unknown>): Promise<void> {
-  if (!controller) throw new Error('no controller');
-  const output = controller.output;
-  await setupNamespace(ns);
-  const due = new Map<string, number>();
-  const renewWatch = new Informer<Sat & { metadata: { namespace?: string } }>({
-    kubeConfig: kc,
-    path: `/apis/tokensync.io/v1alpha1/namespaces/${ns}/serviceaccounttokens`,
-  });
-  renewWatch.onEvent((e) => {
-    const s = e.object;
-    if (e.type !== 'delete' && ready(s) && s.status?.revision === 1 && s.status.renewalTime)
-      due.set(s.metadata.name, Date.parse(s.status.renewalTime));
-  });
-  await renewWatch.start();
-  // The default grace period (5 minutes): the old tokens' revocations come after the measured renewals.
-  await createTokens(ns, RENEW_N, spec);
-  await until(`${ns}: tokens Ready (${due.size} so far)`, async () => due.size >= RENEW_N, 900_000);
-  await renewWatch.stop();
-  const allReadyAt = Date.now();
-  const lastDue = Math.max(...due.values());
-  await until(`${ns}: renewals fired`, async () => Date.now() > lastDue + 10_000, lastDue - Date.now() + 60_000);
-  const fired = new Map<string, number>();
-  for (const line of output) {
-    // "issuing" is logged when the reconcile decides to rotate, before any call: the moment the timer fired.
-    if (!line.includes('"msg":"issuing"') || !line.includes(`"namespace":"${ns}"`)) continue;
-    const record = JSON.parse(line) as { time: string; name: string; revision: number };
-    if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
-  }
-  const deltas = [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
-  const firstDue = Math.min(...due.values());
-  const perSecond = new Map<number, number>();
-  for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
-  log(
-    `${label}. renewal punctuality (${deltas.length}/${RENEW_N} fired; ${shape}; ` +
-      `the first due ${((firstDue - allReadyAt) / 1000).toFixed(1)} s after all were Ready; renewal times spread over ${((lastDue - firstDue) / 1000).toFixed(1)} s, ` +
-      `at most ${Math.max(...perSecond.values())} due in one second): ` +
-      `|fired − renewalTime| p50 ${percentile(deltas, 50).toFixed(0)} ms, p99 ${percentile(deltas, 99).toFixed(0)} ms (target p99 < 1000 ms)`,
-  );
-}
 
 try {
   log(`controller bench: N=${N}, renewals=${RENEW_N}, rotations=${ROTATE_N}, client concurrency ${CLIENT_CONCURRENCY}`);
@@ -420,25 +381,21 @@ try {
       `${((secretWrites() - secretWritesBefore) / ROTATE_N).toFixed(2)} Secret write (target: 1, 1, 1)`,
   );
 
-  // 5. Renewal punctuality, twice: R tokens created together, renewing (a) when the controller's jitter spreads them
-  // as it does in production (DESIGN.md: p99 |fired − renewalTime − jitter|; the jitter makes a renewal up to 5% of
-  // the lifetime earlier, so 1,000 tokens with a 20-minute lifetime renew over about a minute), and (b) densely:
-  // renewing at half a lifetime chosen from phase 1's creation rate, so that they come within about 20 s, more
-  // renewals per second than this API server takes (each is three writes and a mint). Either way the first renewal
-  // comes after every one of them is Ready: renewals are measured against the controller's timers and queue, not
-  // against a creation burst still running.
-  const estCreateMs = RENEW_N * (totalMs / N);
-  const denseLifetimeS = Math.max(60, Math.ceil((2 * (1.5 * estCreateMs + 20_000)) / 1000));
-  // Due at 10% of the lifetime, minus up to 5% of jitter: between 5% and 10% of it after issue.
-  const spreadLifetimeS = Math.max(1200, Math.ceil((20 * (1.5 * estCreateMs + 20_000)) / 1000));
-  await renewalPhase('5a', 'renew-spread', `lifetime ${spreadLifetimeS}s, renewing at 10% of it minus the jitter`, {
-    lifetime: `${spreadLifetimeS}s`,
-    renewBeforePercentage: 90,
-  });
-  await renewalPhase('5b', 'renew-dense', `lifetime ${denseLifetimeS}s, renewing at half of it`, {
-    lifetime: `${denseLifetimeS}s`,
-    renewBeforePercentage: 50,
-  });
+  // 5. Renewal punctuality, twice (bench/support.ts renewalShapes): 1,000 tokens created together renewing (a) as the
+  // controller's jitter spreads them in production (DESIGN.md: p99 |fired − renewalTime − jitter|) and (b) densely,
+  // faster than this API server takes renewals. Either way the first renewal comes after every one of them is Ready.
+  for (const { label, shape, spec } of renewalShapes(RENEW_N * (totalMs / N))) {
+    const figures = await measureRenewals({
+      kc,
+      api,
+      controller,
+      ns: `renew-${label}`,
+      count: RENEW_N,
+      spec,
+      concurrency: CLIENT_CONCURRENCY,
+    });
+    log(`5${label}. renewal punctuality (${formatRenewals(figures, shape)})`);
+  }
 } catch (error) {
   log(`bench failed: ${String(error)}; the controller's last lines:`);
   for (const line of controller?.output.slice(-30) ?? []) log(`   ${line}`);
