@@ -22,11 +22,9 @@ import { ControllerProcess } from '../test/integration/controller/process.ts';
 import { type AuditEvent, startControlPlane } from '../test/support/control-plane.ts';
 import {
   apply as applyAs,
-  formatRenewals,
-  measureRenewals,
   percentile,
   pool,
-  renewalShapes,
+  renewalPunctuality,
   satBody,
   setupNamespace as setupNamespaceAs,
   until as untilEvery,
@@ -83,6 +81,24 @@ async function createTokens(ns: string, count: number, spec: Record<string, unkn
     created.set(name, performance.now());
   });
   return created;
+}
+
+/** When each token of namespace `ns` was first seen Ready by a watch (monotonic and wall-clock time). */
+async function watchReady(ns: string) {
+  const at = new Map<string, number>();
+  const wall = new Map<string, number>();
+  const informer = new Informer<Sat & { metadata: { namespace?: string } }>({
+    kubeConfig: kc,
+    path: `/apis/tokensync.io/v1alpha1/namespaces/${ns}/serviceaccounttokens`,
+  });
+  informer.onEvent((e) => {
+    if (e.type !== 'delete' && ready(e.object) && !at.has(e.object.metadata.name)) {
+      at.set(e.object.metadata.name, performance.now());
+      wall.set(e.object.metadata.name, Date.now());
+    }
+  });
+  await informer.start();
+  return { at, wall, informer };
 }
 
 async function rssMiB(pid: number): Promise<number> {
@@ -227,37 +243,19 @@ try {
     profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {},
   );
   await controller.synced();
-  const readyAt = new Map<string, number>();
-  /** Wall-clock time the watch saw each token Ready, to compare with the audit log's timestamps. */
-  const readyWall = new Map<string, number>();
   // Ready times come from a watch (the project's informer), not from listing 1,000 objects in a loop, which would
   // load the API server more than the controller does.
-  const watcher = new Informer<Sat & { metadata: { namespace?: string } }>({
-    kubeConfig: kc,
-    path: '/apis/tokensync.io/v1alpha1/namespaces/bench/serviceaccounttokens',
-  });
-  watcher.onEvent((e) => {
-    if (e.type !== 'delete' && ready(e.object) && !readyAt.has(e.object.metadata.name)) {
-      readyAt.set(e.object.metadata.name, performance.now());
-      readyWall.set(e.object.metadata.name, Date.now());
-    }
-  });
-  await watcher.start();
+  const burst = await watchReady('bench');
+  const readyAt = burst.at;
+  /** Wall-clock time the watch saw each token Ready, to compare with the audit log's timestamps. */
+  const readyWall = burst.wall;
   const auditStart = cp.auditEvents().length;
   const start = performance.now();
   const creating = createTokens('bench', N, { lifetime: '720h', rotation: { gracePeriod: '1s' } });
   // Fairness: a few tokens created in another namespace while the burst is a quarter done should not wait behind it
   // (the work queue takes namespaces in turn within a lane).
-  const quietReady = new Map<string, number>();
-  const quietWatcher = new Informer<Sat & { metadata: { namespace?: string } }>({
-    kubeConfig: kc,
-    path: '/apis/tokensync.io/v1alpha1/namespaces/quiet/serviceaccounttokens',
-  });
-  quietWatcher.onEvent((e) => {
-    if (e.type !== 'delete' && ready(e.object) && !quietReady.has(e.object.metadata.name))
-      quietReady.set(e.object.metadata.name, performance.now());
-  });
-  await quietWatcher.start();
+  const quietWatch = await watchReady('quiet');
+  const quietReady = quietWatch.at;
   const quiet = (async () => {
     await until('a quarter of the burst Ready', async () => readyAt.size >= N / 4, 600_000);
     const burstBacklog = N - readyAt.size;
@@ -273,9 +271,9 @@ try {
   );
   const created = await creating;
   const totalMs = performance.now() - start;
-  await watcher.stop();
+  await burst.informer.stop();
   const fairness = await quiet;
-  await quietWatcher.stop();
+  await quietWatch.informer.stop();
   const latencies = [...readyAt].map(([name, at]) => at - (created.get(name) ?? start));
   await new Promise((r) => setTimeout(r, 1000)); // the API server may append audit events just after responding
   const writes = analyseWrites(cp.auditEvents().slice(auditStart), 'bench', readyWall);
@@ -384,18 +382,10 @@ try {
   // 5. Renewal punctuality, twice (bench/support.ts renewalShapes): 1,000 tokens created together renewing (a) as the
   // controller's jitter spreads them in production (DESIGN.md: p99 |fired − renewalTime − jitter|) and (b) densely,
   // faster than this API server takes renewals. Either way the first renewal comes after every one of them is Ready.
-  for (const { label, shape, spec } of renewalShapes(RENEW_N * (totalMs / N))) {
-    const figures = await measureRenewals({
-      kc,
-      api,
-      controller,
-      ns: `renew-${label}`,
-      count: RENEW_N,
-      spec,
-      concurrency: CLIENT_CONCURRENCY,
-    });
-    log(`5${label}. renewal punctuality (${formatRenewals(figures, shape)})`);
-  }
+  await renewalPunctuality(
+    { kc, api, controller, count: RENEW_N, concurrency: CLIENT_CONCURRENCY, issueMs: RENEW_N * (totalMs / N) },
+    '5',
+  );
 } catch (error) {
   log(`bench failed: ${String(error)}; the controller's last lines:`);
   for (const line of controller?.output.slice(-30) ?? []) log(`   ${line}`);

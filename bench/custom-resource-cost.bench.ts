@@ -16,7 +16,7 @@ import { serviceAccountTokenKind } from '../src/api/v1alpha1/kinds.ts';
 import { kubeRequest } from '../src/kube/client.ts';
 import { MERGE_PATCH } from '../src/kube/paths.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
-import { log, pool, sleep } from './support.ts';
+import { log, pool, until } from './support.ts';
 
 const N = Number(process.env['BENCH_N'] ?? 1000);
 const CONCURRENCY = 16;
@@ -114,21 +114,21 @@ try {
   }
   // Established, and served by the API server's discovery.
   for (const v of variants) {
-    for (let i = 0; i < 100; i++) {
-      try {
-        await kubeRequest(kc, {
+    await until(
+      `${v.name}.bench.tokensync.io served`,
+      () =>
+        kubeRequest(kc, {
           method: 'GET',
           path: `/apis/${v.name}.bench.tokensync.io/v1alpha1/serviceaccounttokens`,
-        });
-        break;
-      } catch {
-        await sleep(200);
-      }
-    }
+        }).then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+    );
   }
 
   const best = (xs: number[]) => Math.min(...xs);
-  const rows: Array<{ what: string; create: number; meta: number; status: number }> = [];
   const secretTimes: number[] = [];
   const secretPatch: number[] = [];
   const extra = {
@@ -231,15 +231,12 @@ try {
     `Secrets: ${N} creates ${(secret / 1000).toFixed(2)} s (${(N / (secret / 1000)).toFixed(0)}/s), ` +
       `${N} metadata merge patches ${(best(secretPatch) / 1000).toFixed(2)} s (${(best(secretPatch) / secret).toFixed(2)}x a create)`,
   );
-  for (const v of variants) {
-    const t = crTimes.get(v.name)!;
-    rows.push({ what: v.describe, create: best(t.create), meta: best(t.meta), status: best(t.status) });
-  }
   log('ServiceAccountToken, ratio to a Secret create (same run):');
   log('  variant                                          create   metadata patch   status patch');
-  for (const r of rows) {
-    const f = (ms: number) => `${(ms / 1000).toFixed(2)} s ${(ms / secret).toFixed(2)}x`.padEnd(17);
-    log(`  ${r.what.padEnd(48)} ${f(r.create)}${f(r.meta)}${f(r.status)}`);
+  const f = (ms: number) => `${(ms / 1000).toFixed(2)} s ${(ms / secret).toFixed(2)}x`.padEnd(17);
+  for (const v of variants) {
+    const t = crTimes.get(v.name)!;
+    log(`  ${v.describe.padEnd(48)} ${f(best(t.create))}${f(best(t.meta))}${f(best(t.status))}`);
   }
   log(
     `  status written other ways (as generated): update (PUT) of the whole object ${(best(extra.put) / secret).toFixed(2)}x, ` +

@@ -28,14 +28,12 @@ import {
   caughtUp,
   fileSize,
   formatMemory,
-  formatRenewals,
   log,
   MiB,
-  measureRenewals,
   memoryOf,
   percentile,
   pool,
-  renewalShapes,
+  renewalPunctuality,
   satBody,
   setupNamespace,
   sleep,
@@ -314,18 +312,11 @@ try {
   // 5. Renewal punctuality with the N tokens in the caches (BENCH_RENEW_N=0 skips it), in the two shapes of
   // bench/support.ts renewalShapes: as the jitter spreads them, and dense.
   if (RENEW_N === 0) throw new Finished();
-  for (const { label, shape, spec } of renewalShapes(RENEW_N * (burstMs / N))) {
-    const figures = await measureRenewals({
-      kc,
-      api,
-      controller,
-      ns: `renew-${label}`,
-      count: RENEW_N,
-      spec,
-      concurrency: CLIENT_CONCURRENCY,
-    });
-    log(`5${label}. renewal punctuality with ${N} other tokens cached: ${formatRenewals(figures, shape)}`);
-  }
+  await renewalPunctuality(
+    { kc, api, controller, count: RENEW_N, concurrency: CLIENT_CONCURRENCY, issueMs: RENEW_N * (burstMs / N) },
+    `5`,
+    ` with ${N} other tokens cached`,
+  );
   log(`   controller at the end: ${formatMemory(await memoryOf(controller))}`);
 } catch (error) {
   if (!(error instanceof Finished)) throw error;

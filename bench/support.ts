@@ -419,7 +419,7 @@ export async function measureRenewals(o: {
 }
 
 /** One line of figures from measureRenewals. */
-export function formatRenewals(r: RenewalFigures, shape: string): string {
+function formatRenewals(r: RenewalFigures, shape: string): string {
   return (
     `${r.deltas.length}/${r.count} fired; ${shape}; the first due ${(r.firstDueAfterReadyMs / 1000).toFixed(1)} s after all were Ready; ` +
     `renewal times spread over ${(r.spreadMs / 1000).toFixed(1)} s, at most ${r.maxPerSecond} due in one second: ` +
@@ -435,7 +435,7 @@ export function formatRenewals(r: RenewalFigures, shape: string): string {
  * a lifetime just long enough that every token is Ready first, so that they fall due faster than the API server takes
  * them. The old token's revocation comes after the default grace period, outside the measured window.
  */
-export function renewalShapes(issueMs: number): Array<{ label: string; shape: string; spec: Record<string, unknown> }> {
+function renewalShapes(issueMs: number): Array<{ label: string; shape: string; spec: Record<string, unknown> }> {
   const dense = Math.max(60, Math.ceil((2 * (1.5 * issueMs + 20_000)) / 1000));
   const spread = Math.max(1200, Math.ceil((20 * (1.5 * issueMs + 20_000)) / 1000));
   return [
@@ -450,4 +450,27 @@ export function renewalShapes(issueMs: number): Array<{ label: string; shape: st
       spec: { lifetime: `${dense}s`, renewBeforePercentage: 50 },
     },
   ];
+}
+
+/**
+ * Phase `phase` of a bench: renewal punctuality of `count` tokens in each shape of renewalShapes (namespaces
+ * renew-a, renew-b), one line of figures per shape.
+ */
+export async function renewalPunctuality(
+  o: {
+    kc: KubeConfig;
+    api: CredentialsApi;
+    controller: ControllerProcess;
+    count: number;
+    concurrency: number;
+    /** About how long issuing `count` tokens takes, from the bench's own burst. */
+    issueMs: number;
+  },
+  phase: string,
+  context = '',
+): Promise<void> {
+  for (const { label, shape, spec } of renewalShapes(o.issueMs)) {
+    const figures = await measureRenewals({ ...o, ns: `renew-${label}`, spec });
+    log(`${phase}${label}. renewal punctuality${context}: ${formatRenewals(figures, shape)}`);
+  }
 }
