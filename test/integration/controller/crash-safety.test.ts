@@ -27,6 +27,14 @@ afterAll(async () => {
   await h.stop();
 });
 
+/** Resolves when the credentials API has received a management request beyond `count`, or after `timeoutMs`. */
+async function upstreamRequestAfter(count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await h.stats()).requests <= count) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('crash safety', () => {
   it(`SIGKILL at ${KILLS} random instants during creates, rotations and deletes leaks no token and loses no Secret`, async () => {
     console.log(`crash-safety seed ${seed} (rerun with CRASH_SEED=${seed})`);
@@ -69,9 +77,14 @@ describe('crash safety', () => {
         actions.push(h.deleteToken('crash', `t-${pick}`));
       }
       await Promise.all(actions);
-      // Kill at a random instant once the controller is working (before sync it has nothing in flight).
+      // Kill once the controller is working (before sync it has nothing in flight). Odd rounds kill at a random
+      // instant; even rounds aim: they wait for the controller's next upstream request (counted on arrival, before
+      // the injected latency) and kill while it is in flight, between the journal write and the Secret write. Random
+      // instants alone can all miss that window, and then the test proves nothing.
+      const before = (await h.stats()).requests;
       await controller.synced();
-      await new Promise((r) => setTimeout(r, random() * 1000));
+      if (round % 2 === 0) await upstreamRequestAfter(before, 3_000);
+      await new Promise((r) => setTimeout(r, random() * (round % 2 === 0 ? 300 : 1000)));
       await controller.kill('SIGKILL');
       outputs.push(...controller.output);
     }
