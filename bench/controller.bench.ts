@@ -22,6 +22,8 @@ import { ControllerProcess } from '../test/integration/controller/process.ts';
 import { type AuditEvent, startControlPlane } from '../test/support/control-plane.ts';
 import {
   apply as applyAs,
+  cpuSnapshot,
+  formatCpu,
   percentile,
   pool,
   renewalPunctuality,
@@ -182,6 +184,7 @@ try {
   // Baseline: the API server's cost for N bare Secret creates at the same concurrency.
   await apply('/api/v1/namespaces/baseline', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'baseline' } });
   const baseStart = performance.now();
+  const baseCpu = await cpuSnapshot(cp.pids());
   await pool(
     Array.from({ length: N }, (_, i) => i),
     CLIENT_CONCURRENCY,
@@ -195,6 +198,7 @@ try {
   );
   const baseMs = performance.now() - baseStart;
   log(`baseline: ${N} bare Secret creates in ${(baseMs / 1000).toFixed(2)} s (${(N / (baseMs / 1000)).toFixed(0)}/s)`);
+  log(`   CPU: ${formatCpu(baseCpu, await cpuSnapshot(cp.pids()), baseMs)}`);
 
   // Baseline 2: N bare creates of the custom resource itself, which costs the API server more than a Secret (schema
   // and CEL validation, no protobuf); removed again before the controller starts (no finalizer yet: gone at once).
@@ -251,6 +255,8 @@ try {
   const readyWall = burst.wall;
   const auditStart = cp.auditEvents().length;
   const start = performance.now();
+  const pids = { ...cp.pids(), controller: controller.child.pid! };
+  const burstCpu = await cpuSnapshot(pids);
   const creating = createTokens('bench', N, { lifetime: '720h', rotation: { gracePeriod: '1s' } });
   // Fairness: a few tokens created in another namespace while the burst is a quarter done should not wait behind it
   // (the work queue takes namespaces in turn within a lane).
@@ -271,6 +277,7 @@ try {
   );
   const created = await creating;
   const totalMs = performance.now() - start;
+  const burstCpuAfter = await cpuSnapshot(pids);
   await burst.informer.stop();
   const fairness = await quiet;
   await quietWatch.informer.stop();
@@ -290,6 +297,7 @@ try {
       `after Ready (during the burst) ${(writes.after / N).toFixed(2)}: ${writes.afterByKind || 'none'}`,
   );
   if (writes.other) log(`   other controller writes during the burst: ${writes.other}`);
+  log(`   CPU during the burst: ${formatCpu(burstCpu, burstCpuAfter, totalMs)}`);
   // The same bound with each write priced as what it is: a custom-resource write as a bare ServiceAccountToken
   // create, any other as a bare Secret create.
   const weighted = (writes.onPathCustom / N) * crMs + ((writes.onPath - writes.onPathCustom) / N) * baseMs;
@@ -383,7 +391,16 @@ try {
   // controller's jitter spreads them in production (DESIGN.md: p99 |fired − renewalTime − jitter|) and (b) densely,
   // faster than this API server takes renewals. Either way the first renewal comes after every one of them is Ready.
   await renewalPunctuality(
-    { kc, api, controller, count: RENEW_N, concurrency: CLIENT_CONCURRENCY, issueMs: RENEW_N * (totalMs / N) },
+    {
+      kc,
+      api,
+      controller,
+      count: RENEW_N,
+      concurrency: CLIENT_CONCURRENCY,
+      issueMs: RENEW_N * (totalMs / N),
+      pids: { ...cp.pids(), controller: controller.child.pid! },
+      auditEvents: () => cp.auditEvents(),
+    },
     '5',
   );
 } catch (error) {

@@ -9,6 +9,7 @@ import type { RunningCredentialsApi as CredentialsApi } from '../src/credentials
 import { type KubeConfig, kubeRequest } from '../src/kube/client.ts';
 import { Informer } from '../src/kube/informer.ts';
 import type { ControllerProcess } from '../test/integration/controller/process.ts';
+import type { AuditEvent } from '../test/support/control-plane.ts';
 import { REPO_ROOT } from '../test/support/paths.ts';
 
 export const log = (message: string) => process.stdout.write(`${message}\n`);
@@ -98,6 +99,36 @@ export function satBody(ns: string, name: string, spec: Record<string, unknown>)
     metadata: { name, namespace: ns },
     spec: { providerRef: { name: 'reference' }, serviceAccount: 'sa-bench', ...spec },
   };
+}
+
+/**
+ * CPU seconds (user + system) used so far by each process: `pids` from /proc/<pid>/stat (in USER_HZ ticks, 100 per
+ * second on every Linux architecture), and this bench process itself (the reference credentials API and the bench's
+ * clients and watches run in it) as `bench`. Two snapshots around a phase say where the machine's cores went.
+ */
+export async function cpuSnapshot(pids: Record<string, number>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are the
+    // 14th and 15th fields of the line, so the 12th and 13th after ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.length > 12) out[name] = (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  const self = process.cpuUsage();
+  out['bench'] = (self.user + self.system) / 1e6;
+  return out;
+}
+
+/** "kube-apiserver 80.1 s (61%), ..." for the CPU used between two snapshots over `wallMs`, busiest first. */
+export function formatCpu(before: Record<string, number>, after: Record<string, number>, wallMs: number): string {
+  const used = Object.keys(after)
+    .filter((name) => before[name] !== undefined)
+    .map((name) => [name, after[name]! - before[name]!] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const total = used.reduce((sum, [, s]) => sum + s, 0);
+  const parts = used.map(([name, s]) => `${name} ${s.toFixed(1)} s (${((100 * s) / total).toFixed(0)}%)`);
+  return `${parts.join(', ')}; ${total.toFixed(1)} CPU-s in ${(wallMs / 1000).toFixed(1)} s = ${(total / (wallMs / 1000)).toFixed(2)} cores busy`;
 }
 
 /** The reference API's own counters (docs/credentials-api.md). */
@@ -344,6 +375,10 @@ export interface RenewalFigures {
   maxPerSecond: number;
   /** The first renewal time after the moment every token was Ready (negative: renewals overlapped issuance). */
   firstDueAfterReadyMs: number;
+  /** CPU used by each process from the first renewal time to a second after the last (formatCpu), when pids given. */
+  cpu?: string;
+  /** Controller writes in the namespace while renewals fell due, per renewal, by verb and resource (audit log). */
+  writes?: string;
 }
 
 interface RenewingToken {
@@ -366,6 +401,10 @@ export async function measureRenewals(o: {
   spec: Record<string, unknown>;
   concurrency: number;
   timeoutMs?: number;
+  /** Processes to account CPU for while renewals fall due (cpuSnapshot). */
+  pids?: Record<string, number>;
+  /** The control plane's audit log of writes, to count the controller's writes per renewal. */
+  auditEvents?: () => AuditEvent[];
 }): Promise<RenewalFigures> {
   await setupNamespace(o.kc, o.api, o.ns);
   const due = new Map<string, number>();
@@ -400,6 +439,13 @@ export async function measureRenewals(o: {
   const allReadyAt = Date.now();
   const lastDue = Math.max(...due.values());
   const firstDue = Math.min(...due.values());
+  let cpu: string | undefined;
+  if (o.pids && firstDue > Date.now()) {
+    await sleep(firstDue - Date.now());
+    const before = await cpuSnapshot(o.pids);
+    await sleep(Math.max(0, lastDue + 1000 - Date.now()));
+    cpu = formatCpu(before, await cpuSnapshot(o.pids), lastDue + 1000 - firstDue);
+  }
   await until(`${o.ns}: renewals fired`, async () => Date.now() > lastDue + 10_000, lastDue - Date.now() + 60_000);
   const fired = new Map<string, number>();
   for (const line of o.controller.output) {
@@ -407,6 +453,7 @@ export async function measureRenewals(o: {
     const record = JSON.parse(line) as { time: string; name: string; revision: number };
     if (record.revision === 2 && !fired.has(record.name)) fired.set(record.name, Date.parse(record.time));
   }
+  const writes = o.auditEvents ? writesPerRenewal(o.auditEvents(), o.ns, firstDue, o.count) : undefined;
   const perSecond = new Map<number, number>();
   for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
   return {
@@ -415,7 +462,27 @@ export async function measureRenewals(o: {
     spreadMs: lastDue - firstDue,
     maxPerSecond: Math.max(...perSecond.values()),
     firstDueAfterReadyMs: firstDue - allReadyAt,
+    ...(cpu ? { cpu } : {}),
+    ...(writes ? { writes } : {}),
   };
+}
+
+/** "0.99 patch serviceaccounttokens, ..." for the writes to `ns` from `from` on, other than the bench's own. */
+function writesPerRenewal(events: AuditEvent[], ns: string, from: number, count: number): string {
+  const byKind = new Map<string, number>();
+  let total = 0;
+  for (const e of events) {
+    if (e.objectRef?.namespace !== ns || e.user.username === 'system:apiserver') continue;
+    if (e.requestURI.includes('fieldManager=bench')) continue;
+    if (Date.parse(String(e['requestReceivedTimestamp'] ?? e['stageTimestamp'])) < from - 1000) continue;
+    const r = e.objectRef;
+    const code = e.responseStatus?.code ?? 0;
+    const kind = `${e.verb} ${r.resource ?? '?'}${r.subresource ? `/${r.subresource}` : ''}${code >= 300 ? ` (${code})` : ''}`;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    total++;
+  }
+  const parts = [...byKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${(n / count).toFixed(2)} ${k}`);
+  return `${(total / count).toFixed(2)} per renewal (${parts.join(', ')})`;
 }
 
 /** One line of figures from measureRenewals. */
@@ -424,7 +491,9 @@ function formatRenewals(r: RenewalFigures, shape: string): string {
     `${r.deltas.length}/${r.count} fired; ${shape}; the first due ${(r.firstDueAfterReadyMs / 1000).toFixed(1)} s after all were Ready; ` +
     `renewal times spread over ${(r.spreadMs / 1000).toFixed(1)} s, at most ${r.maxPerSecond} due in one second: ` +
     `|fired − renewalTime| p50 ${percentile(r.deltas, 50).toFixed(0)} ms, p99 ${percentile(r.deltas, 99).toFixed(0)} ms, ` +
-    `max ${Math.max(...r.deltas).toFixed(0)} ms (target p99 < 1000 ms)`
+    `max ${Math.max(...r.deltas).toFixed(0)} ms (target p99 < 1000 ms)` +
+    (r.writes ? `; controller writes ${r.writes}` : '') +
+    (r.cpu ? `; CPU while due: ${r.cpu}` : '')
   );
 }
 
@@ -465,6 +534,9 @@ export async function renewalPunctuality(
     concurrency: number;
     /** About how long issuing `count` tokens takes, from the bench's own burst. */
     issueMs: number;
+    /** Processes to account CPU for while renewals fall due. */
+    pids?: Record<string, number>;
+    auditEvents?: () => AuditEvent[];
   },
   phase: string,
   context = '',

@@ -84,6 +84,8 @@ export interface ControlPlane {
   auditRequests(user: string): AuditEvent[];
   /** Tail of each component's log, for failure messages. */
   logs(lines?: number): string;
+  /** Process id of each running component by name (etcd, kube-apiserver, ...), for benchmarks' CPU accounting. */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -588,6 +590,10 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       auditEvents,
       auditRequests,
       logs,
+      pids: () =>
+        Object.fromEntries(
+          procs.filter((p) => p.child.pid !== undefined && p.exitCode === undefined).map((p) => [p.name, p.child.pid!]),
+        ),
       async stop() {
         if (stopped) return;
         stopped = true;
