@@ -313,7 +313,16 @@ try {
   // bench/support.ts renewalShapes: as the jitter spreads them, and dense.
   if (RENEW_N === 0) throw new Finished();
   await renewalPunctuality(
-    { kc, api, controller, count: RENEW_N, concurrency: CLIENT_CONCURRENCY, issueMs: RENEW_N * (burstMs / N) },
+    {
+      kc,
+      api,
+      controller,
+      count: RENEW_N,
+      concurrency: CLIENT_CONCURRENCY,
+      issueMs: RENEW_N * (burstMs / N),
+      // CPU per process while renewals fall due. Not the audit log: at 100,000 it is too large to read whole.
+      pids: { ...cp.pids(), controller: controller.child.pid! },
+    },
     `5`,
     ` with ${N} other tokens cached`,
   );

@@ -541,7 +541,10 @@ export async function renewalPunctuality(
   phase: string,
   context = '',
 ): Promise<void> {
+  // BENCH_RENEW_SHAPES=b measures the dense shape only (a 100,000 run that measured the other before).
+  const only = process.env['BENCH_RENEW_SHAPES']?.split(',');
   for (const { label, shape, spec } of renewalShapes(o.issueMs)) {
+    if (only && !only.includes(label)) continue;
     const figures = await measureRenewals({ ...o, ns: `renew-${label}`, spec });
     log(`${phase}${label}. renewal punctuality${context}: ${formatRenewals(figures, shape)}`);
   }

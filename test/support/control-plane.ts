@@ -674,7 +674,8 @@ async function startApiServer(
       '--allow-privileged=true',
       // No kubernetes Service endpoint bookkeeping: nothing listens on 10.0.0.1 anyway.
       '--endpoint-reconciler-type=none',
-      '--profiling=false',
+      // /debug/pprof for benchmarks that look at where the API server's CPU goes (TOKENSYNC_APISERVER_PROFILING=1).
+      `--profiling=${process.env['TOKENSYNC_APISERVER_PROFILING'] === '1'}`,
       '--v=1',
     ];
     if (auditLogPath) {
