@@ -375,6 +375,10 @@ export interface RenewalFigures {
   maxPerSecond: number;
   /** The first renewal time after the moment every token was Ready (negative: renewals overlapped issuance). */
   firstDueAfterReadyMs: number;
+  /** Of `deltas`, those of renewals due before every token was Ready: they competed with the batch's own issuance. */
+  deltasDueBeforeReady: number[];
+  /** The rest: renewals due once every token was Ready. */
+  deltasDueAfterReady: number[];
   /** CPU used by each process from the first renewal time to a second after the last (formatCpu), when pids given. */
   cpu?: string;
   /** Controller writes in the namespace while renewals fell due, per renewal, by verb and resource (audit log). */
@@ -456,8 +460,12 @@ export async function measureRenewals(o: {
   const writes = o.auditEvents ? writesPerRenewal(o.auditEvents(), o.ns, firstDue, o.count) : undefined;
   const perSecond = new Map<number, number>();
   for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+  const firedDeltas = (which: Array<[string, number]>) =>
+    which.filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
   return {
-    deltas: [...due].filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at)),
+    deltas: firedDeltas([...due]),
+    deltasDueBeforeReady: firedDeltas([...due].filter(([, at]) => at < allReadyAt)),
+    deltasDueAfterReady: firedDeltas([...due].filter(([, at]) => at >= allReadyAt)),
     count: o.count,
     spreadMs: lastDue - firstDue,
     maxPerSecond: Math.max(...perSecond.values()),
@@ -492,6 +500,11 @@ function formatRenewals(r: RenewalFigures, shape: string): string {
     `renewal times spread over ${(r.spreadMs / 1000).toFixed(1)} s, at most ${r.maxPerSecond} due in one second: ` +
     `|fired − renewalTime| p50 ${percentile(r.deltas, 50).toFixed(0)} ms, p99 ${percentile(r.deltas, 99).toFixed(0)} ms, ` +
     `max ${Math.max(...r.deltas).toFixed(0)} ms (target p99 < 1000 ms)` +
+    (r.deltasDueBeforeReady.length
+      ? `; of them ${r.deltasDueBeforeReady.length} due before the batch was all Ready, competing with its issuance:` +
+        ` p99 ${percentile(r.deltasDueBeforeReady, 99).toFixed(0)} ms; the ${r.deltasDueAfterReady.length} due after it` +
+        ` p99 ${r.deltasDueAfterReady.length ? percentile(r.deltasDueAfterReady, 99).toFixed(0) : '-'} ms`
+      : '') +
     (r.writes ? `; controller writes ${r.writes}` : '') +
     (r.cpu ? `; CPU while due: ${r.cpu}` : '')
   );
