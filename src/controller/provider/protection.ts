@@ -55,6 +55,12 @@ export class ProviderProtection {
   readonly #o: ProtectionOptions;
   /** Protections being written, per provider: the workers that mint with one provider at once share one write. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /**
+   * Per object protected ("provider <key>", "secret <ns>/<name>"): the version our finalizer write replaced. A worker
+   * that comes after the shared write but before the watch delivers it still sees that version; writing on it again
+   * could only end in a conflict (31 of 32 workers took one, and a retry, at the start of a burst).
+   */
+  readonly #wroteOver = new Map<string, string>();
 
   constructor(options: ProtectionOptions) {
     this.#o = options;
@@ -88,10 +94,16 @@ export class ProviderProtection {
 
   async #protect(r: ResolvedOk): Promise<void> {
     const p = r.provider;
-    if (!p.metadata.finalizers?.includes(IN_USE_FINALIZER) && !p.metadata.deletionTimestamp) {
+    const providerId = `provider ${r.providerKey}`;
+    if (
+      !p.metadata.finalizers?.includes(IN_USE_FINALIZER) &&
+      !p.metadata.deletionTimestamp &&
+      !this.#superseded(providerId, p.metadata)
+    ) {
       await this.#o.providers.setFinalizers(p, [...(p.metadata.finalizers ?? []), IN_USE_FINALIZER], {
         resourceVersion: p.metadata.resourceVersion!,
       });
+      this.#wroteOver.set(providerId, p.metadata.resourceVersion!);
       this.#o.logger.info(
         { provider: r.providerKey },
         'provider in use: protected from deletion until its tokens are gone',
@@ -100,16 +112,23 @@ export class ProviderProtection {
     const { namespace, name } = r.credentialSecret;
     // The cache is fresher than the metadata the resolver read (it may have added the finalizer since).
     const meta: ObjectMeta = this.#o.credentialSecret(namespace, name)?.metadata ?? r.credentialSecret.metadata;
-    if (!meta.finalizers?.includes(IN_USE_FINALIZER) && !meta.deletionTimestamp) {
+    const secretId = `secret ${namespace}/${name}`;
+    if (!meta.finalizers?.includes(IN_USE_FINALIZER) && !meta.deletionTimestamp && !this.#superseded(secretId, meta)) {
       const updated = await this.#o.secrets.patchMetadata(
         namespace,
         name,
         { finalizers: [...(meta.finalizers ?? []), IN_USE_FINALIZER] },
         { resourceVersion: meta.resourceVersion! },
       );
+      this.#wroteOver.set(secretId, meta.resourceVersion!);
       r.credentialSecret.metadata = updated.metadata;
     }
     failpoint('after-protect');
+  }
+
+  /** Whether `meta` is the version our own protecting write replaced: the finalizer is on the server already. */
+  #superseded(id: string, meta: ObjectMeta): boolean {
+    return meta.resourceVersion !== undefined && this.#wroteOver.get(id) === meta.resourceVersion;
   }
 
   /**

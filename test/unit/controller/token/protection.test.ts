@@ -80,6 +80,27 @@ describe('in-use protection of providers and their credential Secrets', () => {
     expect(writes.map((w) => w.what)).toEqual(['provider p', 'secret cred']);
   });
 
+  it('a worker that comes after the shared write, while its cache still shows the version replaced, writes nothing', async () => {
+    const p = provider([]);
+    const { protection, writes } = setup({ tokens: [], providers: [p], secrets: [credential([])] });
+    const resolved = () => ({
+      ok: true as const,
+      provider: p,
+      client: {} as never,
+      providerKey: 'ns/p',
+      credentialFingerprint: 'x',
+      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
+    });
+    await protection.protect(resolved());
+    // The watch has not delivered the finalizer: the provider and the Secret are still cached at versions 5 and 9.
+    await protection.protect(resolved());
+    expect(writes.map((w) => w.what)).toEqual(['provider p', 'secret cred']);
+    // A newer version without the finalizer (someone removed it) is protected again.
+    const edited = provider([], { resourceVersion: '7' });
+    await protection.protect({ ...resolved(), provider: edited });
+    expect(writes.map((w) => `${w.what}@${w.rv}`)).toEqual(['provider p@5', 'secret cred@9', 'provider p@7']);
+  });
+
   it('adds nothing to a provider already being deleted (the API server would refuse a new finalizer)', async () => {
     const p = provider([], { deletionTimestamp: '2026-11-26T12:00:00Z' });
     const { protection, writes } = setup({
