@@ -460,12 +460,17 @@ export async function measureRenewals(o: {
   const writes = o.auditEvents ? writesPerRenewal(o.auditEvents(), o.ns, firstDue, o.count) : undefined;
   const perSecond = new Map<number, number>();
   for (const at of due.values()) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
-  const firedDeltas = (which: Array<[string, number]>) =>
-    which.filter(([name]) => fired.has(name)).map(([name, at]) => Math.abs(fired.get(name)! - at));
+  const deltasDueBeforeReady: number[] = [];
+  const deltasDueAfterReady: number[] = [];
+  for (const [name, at] of due) {
+    const firedAt = fired.get(name);
+    if (firedAt !== undefined)
+      (at < allReadyAt ? deltasDueBeforeReady : deltasDueAfterReady).push(Math.abs(firedAt - at));
+  }
   return {
-    deltas: firedDeltas([...due]),
-    deltasDueBeforeReady: firedDeltas([...due].filter(([, at]) => at < allReadyAt)),
-    deltasDueAfterReady: firedDeltas([...due].filter(([, at]) => at >= allReadyAt)),
+    deltas: [...deltasDueBeforeReady, ...deltasDueAfterReady],
+    deltasDueBeforeReady,
+    deltasDueAfterReady,
     count: o.count,
     spreadMs: lastDue - firstDue,
     maxPerSecond: Math.max(...perSecond.values()),

@@ -95,11 +95,7 @@ export class ProviderProtection {
   async #protect(r: ResolvedOk): Promise<void> {
     const p = r.provider;
     const providerId = `provider ${r.providerKey}`;
-    if (
-      !p.metadata.finalizers?.includes(IN_USE_FINALIZER) &&
-      !p.metadata.deletionTimestamp &&
-      !this.#superseded(providerId, p.metadata)
-    ) {
+    if (this.#lacksProtection(providerId, p.metadata)) {
       await this.#o.providers.setFinalizers(p, [...(p.metadata.finalizers ?? []), IN_USE_FINALIZER], {
         resourceVersion: p.metadata.resourceVersion!,
       });
@@ -113,7 +109,7 @@ export class ProviderProtection {
     // The cache is fresher than the metadata the resolver read (it may have added the finalizer since).
     const meta: ObjectMeta = this.#o.credentialSecret(namespace, name)?.metadata ?? r.credentialSecret.metadata;
     const secretId = `secret ${namespace}/${name}`;
-    if (!meta.finalizers?.includes(IN_USE_FINALIZER) && !meta.deletionTimestamp && !this.#superseded(secretId, meta)) {
+    if (this.#lacksProtection(secretId, meta)) {
       const updated = await this.#o.secrets.patchMetadata(
         namespace,
         name,
@@ -126,9 +122,14 @@ export class ProviderProtection {
     failpoint('after-protect');
   }
 
-  /** Whether `meta` is the version our own protecting write replaced: the finalizer is on the server already. */
-  #superseded(id: string, meta: ObjectMeta): boolean {
-    return meta.resourceVersion !== undefined && this.#wroteOver.get(id) === meta.resourceVersion;
+  /**
+   * Whether the object `id` (provider or credential Secret), as cached in `meta`, still needs the in-use finalizer
+   * written: it lacks it, is not being deleted (the API server refuses new finalizers then), and is not the version
+   * our own protecting write replaced (then the finalizer is on the server already).
+   */
+  #lacksProtection(id: string, meta: ObjectMeta): boolean {
+    if (meta.finalizers?.includes(IN_USE_FINALIZER) || meta.deletionTimestamp) return false;
+    return meta.resourceVersion === undefined || this.#wroteOver.get(id) !== meta.resourceVersion;
   }
 
   /**

@@ -24,6 +24,16 @@ const credential = (finalizers: string[]): ObservedSecret => ({
   metadata: { name: 'cred', namespace: 'ns', resourceVersion: '9', finalizers },
 });
 
+/** What the resolver hands `protect` for provider `p` and the credential Secret "cred" at version 9. */
+const resolvedFor = (p: AnyProvider) => ({
+  ok: true as const,
+  provider: p,
+  client: {} as never,
+  providerKey: 'ns/p',
+  credentialFingerprint: 'x',
+  credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
+});
+
 function setup(state: { tokens: ServiceAccountToken[]; providers: AnyProvider[]; secrets: ObservedSecret[] }) {
   const writes: Array<{ what: string; finalizers: string[] | null | undefined; rv: string | undefined }> = [];
   const protection = new ProviderProtection({
@@ -51,14 +61,7 @@ describe('in-use protection of providers and their credential Secrets', () => {
   it('protects the provider and its credential before a mint, guarded by their resourceVersions', async () => {
     const p = provider(['other.io/keep']);
     const { protection, writes } = setup({ tokens: [], providers: [p], secrets: [credential([])] });
-    await protection.protect({
-      ok: true,
-      provider: p,
-      client: {} as never,
-      providerKey: 'ns/p',
-      credentialFingerprint: 'x',
-      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
-    });
+    await protection.protect(resolvedFor(p));
     expect(writes).toEqual([
       { what: 'provider p', finalizers: ['other.io/keep', 'tokensync.io/in-use'], rv: '5' },
       { what: 'secret cred', finalizers: ['tokensync.io/in-use'], rv: '9' },
@@ -68,36 +71,20 @@ describe('in-use protection of providers and their credential Secrets', () => {
   it('workers minting with one provider at once share one protecting write instead of racing to a conflict', async () => {
     const p = provider([]);
     const { protection, writes } = setup({ tokens: [], providers: [p], secrets: [credential([])] });
-    const resolved = () => ({
-      ok: true as const,
-      provider: p,
-      client: {} as never,
-      providerKey: 'ns/p',
-      credentialFingerprint: 'x',
-      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
-    });
-    await Promise.all(Array.from({ length: 16 }, () => protection.protect(resolved())));
+    await Promise.all(Array.from({ length: 16 }, () => protection.protect(resolvedFor(p))));
     expect(writes.map((w) => w.what)).toEqual(['provider p', 'secret cred']);
   });
 
   it('a worker that comes after the shared write, while its cache still shows the version replaced, writes nothing', async () => {
     const p = provider([]);
     const { protection, writes } = setup({ tokens: [], providers: [p], secrets: [credential([])] });
-    const resolved = () => ({
-      ok: true as const,
-      provider: p,
-      client: {} as never,
-      providerKey: 'ns/p',
-      credentialFingerprint: 'x',
-      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
-    });
-    await protection.protect(resolved());
+    await protection.protect(resolvedFor(p));
     // The watch has not delivered the finalizer: the provider and the Secret are still cached at versions 5 and 9.
-    await protection.protect(resolved());
+    await protection.protect(resolvedFor(p));
     expect(writes.map((w) => w.what)).toEqual(['provider p', 'secret cred']);
     // A newer version without the finalizer (someone removed it) is protected again.
     const edited = provider([], { resourceVersion: '7' });
-    await protection.protect({ ...resolved(), provider: edited });
+    await protection.protect(resolvedFor(edited));
     expect(writes.map((w) => `${w.what}@${w.rv}`)).toEqual(['provider p@5', 'secret cred@9', 'provider p@7']);
   });
 
@@ -108,14 +95,7 @@ describe('in-use protection of providers and their credential Secrets', () => {
       providers: [p],
       secrets: [credential(['tokensync.io/in-use'])],
     });
-    await protection.protect({
-      ok: true,
-      provider: p,
-      client: {} as never,
-      providerKey: 'ns/p',
-      credentialFingerprint: 'x',
-      credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
-    });
+    await protection.protect(resolvedFor(p));
     expect(writes).toEqual([]);
   });
 
