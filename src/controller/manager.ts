@@ -32,8 +32,9 @@ import type { EgressPolicy } from '../providers/transport/egress-policy.ts';
 import { hasFinalizer, onlyStatusChanged, providerReadyChanged } from './changes.ts';
 import { FreshnessTracker } from './freshness.ts';
 import type { EventSink } from './ports.ts';
-import { credentialRefOf, ProviderProtection, referencesProvider } from './provider/protection.ts';
+import { credentialRefOf, ProviderProtection } from './provider/protection.ts';
 import { ProviderReconciler } from './provider/reconciler.ts';
+import { ProviderUsage, providerKeyOfRef } from './provider/usage.ts';
 import { ProviderResolver, providerKeyOf } from './provider-resolver.ts';
 import type { ReconcileResult } from './result.ts';
 import { type ShardGate, ShardWork } from './shard-work.ts';
@@ -104,6 +105,8 @@ export class Manager {
   readonly #o: ManagerOptions;
   #synced = false;
   readonly #freshness = new FreshnessTracker();
+  /** Which tokens need which provider (in-use protection, waking tokens when their provider changes). */
+  readonly #usage = new ProviderUsage();
   #resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ManagerOptions) {
@@ -211,7 +214,7 @@ export class Manager {
     this.protection = new ProviderProtection({
       providers: providerApi,
       secrets: secretApi,
-      tokens: () => this.tokens.list(),
+      usage: this.#usage,
       allProviders: () => [...this.providers.list(), ...this.clusterProviders.list()],
       credentialSecret: (ns, name) => this.credentials.get(`${ns}/${name}`),
       credentialSecrets: () => this.credentials.list(),
@@ -249,6 +252,8 @@ export class Manager {
       clock,
     });
 
+    // First: the handlers below, and provider reconciles, ask it about the cache as it is after this event.
+    this.tokens.onEvent((e) => this.#usage.observe(e));
     this.tokens.onEvent((e) => {
       // In-use protection: a token that gains or loses its finalizer (or goes) may release its provider.
       if (e.type !== 'update' || hasFinalizer(e.old) !== hasFinalizer(e.object)) this.#wakeProvidersOf(e.object);
@@ -284,9 +289,7 @@ export class Manager {
         e.old.metadata.generation !== e.object.metadata.generation ||
         providerReadyChanged(e)
       ) {
-        for (const sat of this.tokens.list()) {
-          if (referencesProvider(sat, e.object)) this.tokenQueue.add(keyOf(sat));
-        }
+        for (const key of this.#usage.tokensOf(providerKeyOf(e.object))) this.tokenQueue.add(key);
       }
     };
     this.providers.onEvent(onProvider);
@@ -379,11 +382,9 @@ export class Manager {
     return this.providerReconciler.reconcile(provider);
   }
 
-  /** Queues the provider a token uses (its in-use finalizer may have to go). */
+  /** Queues the provider a token uses (its in-use finalizer may have to go); a key with no provider is a no-op. */
   #wakeProvidersOf(sat: ServiceAccountToken): void {
-    for (const p of [...this.providers.list(), ...this.clusterProviders.list()]) {
-      if (referencesProvider(sat, p)) this.providerQueue.add(providerKeyOf(p));
-    }
+    this.providerQueue.add(providerKeyOfRef(sat));
   }
 
   #worker(queue: WorkQueue, controller: string, process: (key: string) => Promise<ReconcileResult>): Promise<void> {

@@ -1,37 +1,24 @@
-import {
-  type AnyProvider,
-  FINALIZER,
-  IN_USE_FINALIZER,
-  type ObjectMeta,
-  type ServiceAccountToken,
-} from '../../api/v1alpha1/index.ts';
+import { type AnyProvider, IN_USE_FINALIZER, type ObjectMeta } from '../../api/v1alpha1/index.ts';
 import { failpoint } from '../../failpoints.ts';
+import { isConflict } from '../../kube/client.ts';
 import type { ProviderApi } from '../../kube/providers.ts';
 import type { ObservedSecret, SecretApi } from '../../kube/secrets.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { Resolution } from '../provider-resolver.ts';
+import { providerKeyOf, type Resolution } from '../provider-resolver.ts';
+import type { ProviderUsage } from './usage.ts';
 
 type ResolvedOk = Extract<Resolution, { ok: true }>;
 
 export interface ProtectionOptions {
-  providers: Pick<ProviderApi, 'setFinalizers'>;
-  secrets: Pick<SecretApi, 'patchMetadata'>;
-  /** Cached ServiceAccountTokens, CredentialsProviders (all kinds) and credential Secrets (metadata only). */
-  tokens(): ServiceAccountToken[];
+  providers: Pick<ProviderApi, 'setFinalizers' | 'get'>;
+  secrets: Pick<SecretApi, 'patchMetadata' | 'get'>;
+  /** Which tokens need which provider (kept from the token cache). */
+  usage: Pick<ProviderUsage, 'isNeeded'>;
+  /** Cached CredentialsProviders (all kinds) and credential Secrets (metadata only). */
   allProviders(): AnyProvider[];
   credentialSecret(namespace: string, name: string): ObservedSecret | undefined;
   credentialSecrets(): ObservedSecret[];
   logger: Logger;
-}
-
-/** Does this token use this provider? */
-export function referencesProvider(sat: ServiceAccountToken, p: AnyProvider): boolean {
-  const ref = sat.spec.providerRef;
-  if (ref.name !== p.metadata.name) return false;
-  if (p.kind === 'ClusterCredentialsProvider') return ref.kind === 'ClusterCredentialsProvider';
-  return (
-    (ref.kind ?? 'CredentialsProvider') === 'CredentialsProvider' && sat.metadata.namespace === p.metadata.namespace
-  );
 }
 
 /** Where a provider's management credential lives. */
@@ -94,32 +81,67 @@ export class ProviderProtection {
 
   async #protect(r: ResolvedOk): Promise<void> {
     const p = r.provider;
-    const providerId = `provider ${r.providerKey}`;
-    if (this.#lacksProtection(providerId, p.metadata)) {
-      await this.#o.providers.setFinalizers(p, [...(p.metadata.finalizers ?? []), IN_USE_FINALIZER], {
-        resourceVersion: p.metadata.resourceVersion!,
-      });
-      this.#wroteOver.set(providerId, p.metadata.resourceVersion!);
+    const wroteProvider = await this.#addFinalizer(
+      `provider ${r.providerKey}`,
+      p.metadata,
+      (meta) =>
+        this.#o.providers.setFinalizers(p, [...(meta.finalizers ?? []), IN_USE_FINALIZER], {
+          resourceVersion: meta.resourceVersion!,
+        }),
+      async () => (await this.#o.providers.get(p))?.metadata,
+    );
+    if (wroteProvider)
       this.#o.logger.info(
         { provider: r.providerKey },
         'provider in use: protected from deletion until its tokens are gone',
       );
-    }
     const { namespace, name } = r.credentialSecret;
     // The cache is fresher than the metadata the resolver read (it may have added the finalizer since).
     const meta: ObjectMeta = this.#o.credentialSecret(namespace, name)?.metadata ?? r.credentialSecret.metadata;
-    const secretId = `secret ${namespace}/${name}`;
-    if (this.#lacksProtection(secretId, meta)) {
-      const updated = await this.#o.secrets.patchMetadata(
-        namespace,
-        name,
-        { finalizers: [...(meta.finalizers ?? []), IN_USE_FINALIZER] },
-        { resourceVersion: meta.resourceVersion! },
-      );
-      this.#wroteOver.set(secretId, meta.resourceVersion!);
-      r.credentialSecret.metadata = updated.metadata;
-    }
+    await this.#addFinalizer(
+      `secret ${namespace}/${name}`,
+      meta,
+      async (current) => {
+        const updated = await this.#o.secrets.patchMetadata(
+          namespace,
+          name,
+          { finalizers: [...(current.finalizers ?? []), IN_USE_FINALIZER] },
+          { resourceVersion: current.resourceVersion! },
+        );
+        r.credentialSecret.metadata = updated.metadata;
+      },
+      async () => (await this.#o.secrets.get(namespace, name))?.metadata,
+    );
     failpoint('after-protect');
+  }
+
+  /**
+   * Adds the in-use finalizer to the object `id` if `meta` (its cached version) lacks it, guarded by that version so
+   * that nobody else's finalizer change is lost. A conflict means another write moved the object since the cache saw
+   * it (a new provider's first status write lands just as the first tokens protect it: 5 of 16 workers took a 409 and
+   * a retry of their token); the object is read again and the write tried once more on the version read. Returns
+   * whether it wrote.
+   */
+  async #addFinalizer(
+    id: string,
+    meta: ObjectMeta,
+    write: (current: ObjectMeta) => Promise<unknown>,
+    read: () => Promise<ObjectMeta | undefined>,
+  ): Promise<boolean> {
+    if (!this.#lacksProtection(id, meta)) return false;
+    try {
+      await write(meta);
+      this.#wroteOver.set(id, meta.resourceVersion!);
+      return true;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      const fresh = await read();
+      if (!fresh) throw error; // Gone: the token's retry finds out.
+      if (!this.#lacksProtection(id, fresh)) return false;
+      await write(fresh);
+      this.#wroteOver.set(id, fresh.resourceVersion!);
+      return true;
+    }
   }
 
   /**
@@ -132,19 +154,9 @@ export class ProviderProtection {
     return meta.resourceVersion === undefined || this.#wroteOver.get(id) !== meta.resourceVersion;
   }
 
-  /**
-   * Whether some token may still need this provider to revoke: one that carries the revoke finalizer, or one that
-   * is not being deleted and may mint any moment. `protect` adds the in-use finalizer just before the token's own
-   * finalizer is written; counting only finalized tokens let the provider event of that very write release the
-   * protection again, and a namespace deleted afterwards took the provider before the token.
-   */
+  /** Whether some token may still need this provider (which tokens count: `needsProvider`). */
   needed(p: AnyProvider): boolean {
-    return this.#o
-      .tokens()
-      .some(
-        (t) =>
-          referencesProvider(t, p) && (t.metadata.finalizers?.includes(FINALIZER) || !t.metadata.deletionTimestamp),
-      );
+    return this.#o.usage.isNeeded(providerKeyOf(p));
   }
 
   /** A provider event: drop its finalizer once no token needs it. */

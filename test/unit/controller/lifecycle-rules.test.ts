@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnyProvider, ServiceAccountToken } from '../../../src/api/v1alpha1/index.ts';
 import { manualClock } from '../../../src/clock.ts';
 import { ProviderProtection } from '../../../src/controller/provider/protection.ts';
+import { ProviderUsage } from '../../../src/controller/provider/usage.ts';
 import type { TokenDeps } from '../../../src/controller/token/deps.ts';
 import { backoffRemainingMs } from '../../../src/controller/token/failure.ts';
 import { revokingMessage } from '../../../src/controller/token/readiness.ts';
@@ -115,9 +116,9 @@ describe('in-use protection: which tokens need their provider', () => {
   } as unknown as AnyProvider;
   const protection = (tokens: ServiceAccountToken[]) =>
     new ProviderProtection({
-      providers: { setFinalizers: async () => {} },
-      secrets: { patchMetadata: async () => ({}) as never },
-      tokens: () => tokens,
+      providers: { setFinalizers: async () => {}, get: async () => undefined },
+      secrets: { patchMetadata: async () => ({}) as never, get: async () => undefined },
+      usage: ProviderUsage.of(tokens),
       allProviders: () => [provider],
       credentialSecret: () => undefined,
       credentialSecrets: () => [],
