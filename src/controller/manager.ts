@@ -36,7 +36,7 @@ import { credentialRefOf, ProviderProtection } from './provider/protection.ts';
 import { ProviderReconciler } from './provider/reconciler.ts';
 import { ProviderUsage, providerKeyOfRef } from './provider/usage.ts';
 import { ProviderResolver, providerKeyOf } from './provider-resolver.ts';
-import type { ReconcileResult } from './result.ts';
+import { earliest, type ReconcileResult } from './result.ts';
 import { type ShardGate, ShardWork } from './shard-work.ts';
 import { TokenReconciler } from './token/reconciler.ts';
 import { runWorker } from './worker.ts';
@@ -374,8 +374,20 @@ export class Manager {
       if (secret) await this.protection.releaseSecret(secret);
       return {};
     }
-    const provider = key.startsWith('cluster/') ? this.clusterProviders.get(key.slice(8)) : this.providers.get(key);
-    if (!provider) return {};
+    // "cluster/NAME" is a ClusterCredentialsProvider's key, and also that of a CredentialsProvider NAME in a namespace
+    // named "cluster": both are looked at (only the cluster one was, so the namespaced one was never checked).
+    const providers = key.startsWith('cluster/')
+      ? [this.clusterProviders.get(key.slice(8)), this.providers.get(key)]
+      : [this.providers.get(key)];
+    let requeueAfterMs: number | undefined;
+    for (const provider of providers) {
+      if (provider)
+        requeueAfterMs = earliest(requeueAfterMs, (await this.#reconcileOneProvider(provider)).requeueAfterMs);
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  async #reconcileOneProvider(provider: AnyProvider): Promise<ReconcileResult> {
     await this.protection.releaseProvider(provider);
     // A provider being deleted waits only for its tokens: no reachability checks against its API any more.
     if (provider.metadata.deletionTimestamp) return {};

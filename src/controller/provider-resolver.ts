@@ -160,8 +160,10 @@ export class ProviderResolver {
    * its keep-alive connections) survives a readiness check; any change builds a new client.
    */
   invalidate(providerKey: string): void {
-    const cached = this.#clients.get(providerKey);
-    if (cached) cached.expiresAt = 0;
+    for (const kind of ['CredentialsProvider', 'ClusterCredentialsProvider']) {
+      const cached = this.#clients.get(`${kind} ${providerKey}`);
+      if (cached) cached.expiresAt = 0;
+    }
   }
 
   /** A provider on its own (for its Ready check), without a token's namespace rules. */
@@ -227,7 +229,10 @@ export class ProviderResolver {
 
   async #client(provider: AnyProvider, providerKey: string): Promise<CachedClient> {
     const now = (this.#options.clock ?? realClock).now();
-    const existing = this.#clients.get(providerKey);
+    // Clients and rate limiters are per object: "cluster/NAME" also names a CredentialsProvider in a namespace called
+    // "cluster", which must neither share the ClusterCredentialsProvider's budget nor evict its client.
+    const slot = `${provider.kind} ${providerKey}`;
+    const existing = this.#clients.get(slot);
     const base = `${provider.metadata.uid}/${provider.metadata.generation}`;
     if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;
 
@@ -266,10 +271,10 @@ export class ProviderResolver {
     const config = resolveProviderConfig(spec, credential);
     const rate = config.rateLimit;
     const limiterKey = `${rate.requestsPerSecond}/${rate.burst}`;
-    let limiter = this.#limiters.get(providerKey);
+    let limiter = this.#limiters.get(slot);
     if (!limiter || limiter.key !== limiterKey) {
       limiter = { key: limiterKey, bucket: new TokenBucket(rate) };
-      this.#limiters.set(providerKey, limiter);
+      this.#limiters.set(slot, limiter);
     }
     const metrics = this.#options.metrics;
     const providerLabel = providerKey;
@@ -292,7 +297,7 @@ export class ProviderResolver {
       credentialSecret,
       expiresAt: now + (this.#options.credentialTtlMs ?? 30_000),
     };
-    this.#clients.set(providerKey, cached);
+    this.#clients.set(slot, cached);
     // The replaced client's keep-alive connections are released; an in-flight call on it still completes.
     if (existing) void existing.client.close?.().catch(() => undefined);
     return cached;

@@ -135,6 +135,23 @@ describe('providers', () => {
     expect(condition(denied)?.message).toContain('does not admit namespace shared-no');
     expect(h.events.some((e) => e.name === 'denied' && e.reason === 'ProviderNotReady')).toBe(true);
   });
+
+  it('checks a CredentialsProvider in a namespace named "cluster" next to a ClusterCredentialsProvider of its name', async () => {
+    // Both have the provider key "cluster/shared" (metrics, shards); each is checked, and each has its own client.
+    await h.setupNamespace('cluster');
+    await provider('cluster', 'shared', {
+      type: 'reference',
+      url: h.api.url,
+      allowInsecureHttp: true,
+      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
+    });
+    const checked = await waitFor('cluster/shared checked', async () =>
+      condition(await getProvider('cluster', 'shared')),
+    );
+    expect(checked).toMatchObject({ status: 'True', reason: 'Reachable' });
+    await h.createToken('cluster', 'namesake', { providerRef: { name: 'shared' } });
+    await waitFor('namesake Ready', async () => isReady(await h.getToken('cluster', 'namesake')));
+  });
 });
 
 describe('bad input and upstream faults', () => {
