@@ -15,7 +15,7 @@ import {
   type InformerOptions,
   keyOf,
   type Meta,
-  stripManagedFields,
+  trimMetadata,
 } from '../kube/informer.ts';
 import { type Cache, InformerSet } from '../kube/informer-set.ts';
 import { NamespaceApi } from '../kube/namespaces.ts';
@@ -129,7 +129,7 @@ export class Manager {
         ? new InformerSet(scope.map((ns) => new Informer<T>({ ...common, ...extra, path: path(ns) })))
         : new Informer<T>({ ...common, ...extra, path: path() });
     const withKind = (kind: string) => (obj: { metadata: object }) =>
-      ({ ...stripManagedFields(obj), apiVersion: API_VERSION, kind }) as never;
+      ({ ...trimMetadata(obj), apiVersion: API_VERSION, kind }) as never;
     this.tokens = watch<ServiceAccountToken>(paths.tokens, { transform: withKind('ServiceAccountToken') });
     this.providers = watch<AnyProvider>(paths.providers, { transform: withKind('CredentialsProvider') });
     this.clusterProviders = new Informer<AnyProvider>({

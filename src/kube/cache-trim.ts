@@ -1,10 +1,26 @@
-// What the informer caches keep of an object, and how little memory it takes: no managedFields, one copy of each
-// string value across every cache (docs/benchmarks.md, Memory).
+// What the informer caches keep of an object, and how little memory it takes: no managedFields or kubectl's
+// last-applied copy, one copy of each string value across every cache (docs/benchmarks.md, Memory).
 
-/** Drops metadata.managedFields (about half of a typical object's JSON), in place, and returns the object. */
-export function stripManagedFields<T>(obj: T): T {
-  const meta = (obj as { metadata?: { managedFields?: unknown } } | null)?.metadata;
-  if (meta && 'managedFields' in meta) delete meta.managedFields;
+/** The annotation `kubectl apply` (client-side) leaves: the whole last-applied manifest as JSON. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops, in place, what no reconcile reads and every object may carry in bulk, and returns the object:
+ * metadata.managedFields (about half of a typical object's JSON), and kubectl's last-applied-configuration annotation,
+ * a second copy of the object as its user applied it. On a Secret applied with kubectl that copy holds the data, so
+ * a metadata-only watch of credential Secrets would otherwise keep every management credential in the cache.
+ * Nothing writes a cached object back whole (the controller patches), so what is dropped here is never lost.
+ */
+export function trimMetadata<T>(obj: T): T {
+  const meta = (obj as { metadata?: { managedFields?: unknown; annotations?: Record<string, string> } } | null)
+    ?.metadata;
+  if (!meta) return obj;
+  if ('managedFields' in meta) delete meta.managedFields;
+  const annotations = meta.annotations;
+  if (annotations && LAST_APPLIED_ANNOTATION in annotations) {
+    delete annotations[LAST_APPLIED_ANNOTATION];
+    if (Object.keys(annotations).length === 0) delete meta.annotations;
+  }
   return obj;
 }
 

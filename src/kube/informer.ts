@@ -12,10 +12,10 @@
 // managedFields). Secrets are listed and watched as PartialObjectMetadata: their data never reaches the process.
 import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { type Clock, realClock, Sleeper } from '../clock.ts';
-import { sharedStrings, stripManagedFields } from './cache-trim.ts';
+import { sharedStrings, trimMetadata } from './cache-trim.ts';
 import { isGone, type KubeConfig, kubeRequest, kubeWatch, statusCodeOf } from './client.ts';
 
-export { StringTable, stripManagedFields } from './cache-trim.ts';
+export { StringTable, trimMetadata } from './cache-trim.ts';
 
 export interface InformerLogger {
   debug(o: object, msg?: string): void;
@@ -297,7 +297,7 @@ export class Informer<T extends Meta> {
       for (const raw of page.items ?? []) {
         if (apiVersion && raw['apiVersion'] === undefined) raw['apiVersion'] = apiVersion;
         if (kind && raw['kind'] === undefined) raw['kind'] = kind;
-        const obj = sharedStrings.internAll(this.#transform(stripManagedFields(raw)));
+        const obj = sharedStrings.internAll(this.#transform(trimMetadata(raw)));
         fresh.set(keyOf(obj), obj);
       }
       // The page (and the raw objects the transform did not keep) can go before the next one is read.
@@ -400,7 +400,7 @@ export class Informer<T extends Meta> {
       if (rv) this.#resourceVersion = rv;
       return;
     }
-    const obj = sharedStrings.internAll(this.#transform(stripManagedFields(raw)));
+    const obj = sharedStrings.internAll(this.#transform(trimMetadata(raw)));
     const key = keyOf(obj);
     if (phase === 'ADDED' || phase === 'MODIFIED') {
       const old = this.#cache.get(key);

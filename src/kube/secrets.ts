@@ -4,7 +4,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { ObjectMeta } from '../api/v1alpha1/index.ts';
 import { SecretValue } from '../providers/secret-value.ts';
-import { stripManagedFields } from './cache-trim.ts';
+import { trimMetadata } from './cache-trim.ts';
 import { isConflict, isNotFound, type KubeConfig, kubeRequest } from './client.ts';
 import { FIELD_MANAGER, MERGE_PATCH, paths } from './paths.ts';
 import type { WriteOptions } from './tokens.ts';
@@ -90,7 +90,7 @@ export class SecretHasher {
 
 /** Trims a Secret from the API to what tokensync keeps; with a hasher, the data becomes its keyed hash. */
 export function observeSecret(raw: RawSecret, hasher?: SecretHasher): ObservedSecret {
-  const { metadata, type, data } = stripManagedFields(raw);
+  const { metadata, type, data } = trimMetadata(raw);
   const owner = metadata.ownerReferences?.find((ref) => ref.controller) ?? metadata.ownerReferences?.[0];
   return {
     apiVersion: 'v1',
@@ -214,7 +214,7 @@ export class SecretApi {
       if (encoded === undefined) return undefined;
       return {
         value: new SecretValue(Buffer.from(encoded, 'base64').toString('utf8').trim()),
-        metadata: stripManagedFields(raw).metadata,
+        metadata: trimMetadata(raw).metadata,
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;

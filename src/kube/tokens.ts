@@ -1,6 +1,6 @@
 // Typed access to ServiceAccountTokens, shared by the controller and the kubectl plugin.
 import type { ServiceAccountToken, ServiceAccountTokenStatus } from '../api/v1alpha1/index.ts';
-import { stripManagedFields } from './cache-trim.ts';
+import { trimMetadata } from './cache-trim.ts';
 import { isNotFound, type KubeConfig, kubeRequest, listAll } from './client.ts';
 import { FIELD_MANAGER, MERGE_PATCH, paths } from './paths.ts';
 
@@ -49,7 +49,7 @@ export class TokenApi implements TokenWriter {
 
   async get(namespace: string, name: string): Promise<ServiceAccountToken | undefined> {
     try {
-      return stripManagedFields(
+      return trimMetadata(
         await kubeRequest<ServiceAccountToken>(this.#kc, {
           method: 'GET',
           path: paths.token(namespace, name),
@@ -111,6 +111,6 @@ export class TokenApi implements TokenWriter {
       sat.metadata.resourceVersion,
       updated.metadata.resourceVersion,
     );
-    return stripManagedFields(updated);
+    return trimMetadata(updated);
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Informer, type InformerEvent, stripManagedFields } from '../../../src/kube/informer.ts';
+import { Informer, type InformerEvent, trimMetadata } from '../../../src/kube/informer.ts';
 import { type KubeConfig, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { type ControlPlane, startControlPlane } from '../../support/control-plane.ts';
 import { deleteObject, patchMerge, serverSideApply } from '../../support/kube-verbs.ts';
@@ -56,7 +56,7 @@ function informer(
   const inf = new Informer<ConfigMap>({
     kubeConfig: kc,
     path: `/api/v1/namespaces/${ns}/configmaps`,
-    transform: stripManagedFields,
+    transform: trimMetadata,
     backoff: { baseMs: 50, maxMs: 500, jitter: 'equal' },
     ...extra,
   });
@@ -124,7 +124,7 @@ describe('Informer against a real API server', () => {
     await apply(ns, 's', { v: 'secret-ish' });
     const { inf } = informer(ns, {
       transform: (o: ConfigMap) => ({
-        metadata: stripManagedFields(o).metadata,
+        metadata: trimMetadata(o).metadata,
         data: { v: `len${o.data?.['v']?.length}` },
       }),
     });
@@ -218,7 +218,7 @@ describe('Informer against a real API server', () => {
     const inf = new Informer<Sat>({
       kubeConfig: kc,
       path,
-      transform: stripManagedFields,
+      transform: trimMetadata,
       backoff: { baseMs: 50, maxMs: 500, jitter: 'equal' },
       logger,
     });

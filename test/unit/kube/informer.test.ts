@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer, keyOf, StringTable, stripManagedFields } from '../../../src/kube/informer.ts';
+import { Informer, keyOf, StringTable, trimMetadata } from '../../../src/kube/informer.ts';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; managedFields?: unknown } };
 type WatchScript = (res: ServerResponse, query: URLSearchParams) => void;
@@ -111,7 +111,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Pr
 
 const cm = (name: string, rv: string): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
 
-describe('keyOf and stripManagedFields', () => {
+describe('keyOf and trimMetadata', () => {
   it('keys namespaced objects as ns/name and cluster-scoped ones as name', () => {
     expect(keyOf({ metadata: { name: 'a', namespace: 'ns' } })).toBe('ns/a');
     expect(keyOf({ metadata: { name: 'a' } })).toBe('a');
@@ -119,8 +119,18 @@ describe('keyOf and stripManagedFields', () => {
 
   it('removes managedFields and leaves the rest of the object', () => {
     const o = { metadata: { name: 'a', managedFields: [{ manager: 'x' }], labels: { l: '1' } }, data: { k: 'v' } };
-    expect(stripManagedFields(o)).toEqual({ metadata: { name: 'a', labels: { l: '1' } }, data: { k: 'v' } });
-    expect(stripManagedFields(null)).toBeNull();
+    expect(trimMetadata(o)).toEqual({ metadata: { name: 'a', labels: { l: '1' } }, data: { k: 'v' } });
+    expect(trimMetadata(null)).toBeNull();
+  });
+
+  it("drops kubectl's last-applied copy (on a Secret it holds the data) and keeps the other annotations", () => {
+    const applied = JSON.stringify({ kind: 'Secret', stringData: { token: 'management-credential' } });
+    const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+    const o = { metadata: { name: 'a', annotations: { [lastApplied]: applied, note: 'kept' } } };
+    expect(trimMetadata(o)).toEqual({ metadata: { name: 'a', annotations: { note: 'kept' } } });
+    expect(JSON.stringify(trimMetadata({ metadata: { name: 'b', annotations: { [lastApplied]: applied } } }))).toBe(
+      '{"metadata":{"name":"b"}}',
+    );
   });
 });
 
@@ -300,7 +310,7 @@ describe('Informer watch handling', () => {
   it('fills in apiVersion and kind on listed items and applies the transform', async () => {
     const fake = await fakeServer();
     fake.items = [{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '1', managedFields: [{}] } }];
-    const { inf } = makeInformer(fake, { transform: stripManagedFields });
+    const { inf } = makeInformer(fake, { transform: trimMetadata });
     await inf.start();
     expect(inf.get('ns/a')).toEqual({
       apiVersion: 'v1',
