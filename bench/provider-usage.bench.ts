@@ -8,7 +8,8 @@
 // Prints figures; asserts nothing.
 import type { ServiceAccountToken } from '../src/api/v1alpha1/index.ts';
 import { FINALIZER } from '../src/api/v1alpha1/index.ts';
-import { needsProvider, ProviderUsage, providerKeyOfRef } from '../src/controller/provider/usage.ts';
+import { needsProvider, ProviderUsage } from '../src/controller/provider/usage.ts';
+import { providerKeyOfRef } from '../src/controller/provider-resolver.ts';
 import { keyOf } from '../src/kube/informer.ts';
 
 function tokens(n: number, providers: number): Map<string, ServiceAccountToken> {

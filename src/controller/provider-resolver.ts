@@ -117,6 +117,12 @@ export function providerKeyOf(provider: AnyProvider): string {
     : `${provider.metadata.namespace}/${provider.metadata.name}`;
 }
 
+/** The key of the provider a token's providerRef names (as `providerKeyOf`), whether or not that provider exists. */
+export function providerKeyOfRef(sat: ServiceAccountToken): string {
+  const ref = sat.spec.providerRef;
+  return ref.kind === 'ClusterCredentialsProvider' ? `cluster/${ref.name}` : `${sat.metadata.namespace}/${ref.name}`;
+}
+
 /**
  * Finds the provider a ServiceAccountToken names, checks it may be used from the token's namespace, reads its
  * management credential and hands out one client per provider. Clients share one rate limiter per provider,

@@ -1,15 +1,7 @@
 import { FINALIZER, type ServiceAccountToken } from '../../api/v1alpha1/index.ts';
 import type { InformerEvent } from '../../kube/informer.ts';
 import { keyOf } from '../../kube/informer.ts';
-
-/**
- * The provider key (as `providerKeyOf`: `namespace/name`, or `cluster/name`) a token's providerRef names, whether or
- * not that provider exists.
- */
-export function providerKeyOfRef(sat: ServiceAccountToken): string {
-  const ref = sat.spec.providerRef;
-  return ref.kind === 'ClusterCredentialsProvider' ? `cluster/${ref.name}` : `${sat.metadata.namespace}/${ref.name}`;
-}
+import { providerKeyOfRef } from '../provider-resolver.ts';
 
 /**
  * Whether a token may still need its provider: it carries the revoke finalizer (it has tokens to revoke), or it is

@@ -10,6 +10,7 @@ import { isPassthroughTokenId } from '../../providers/passthrough.ts';
 import { getCondition, rfc3339, sameConditions, setCondition } from '../conditions.ts';
 import { parseDuration } from '../durations.ts';
 import { selectorQuery } from '../label-selector.ts';
+import { providerKeyOfRef } from '../provider-resolver.ts';
 import { describeWindows, inWindow, nextInWindow } from '../renewal-windows.ts';
 import { renewBeforeExceedsLifetime, SHORT_LIFETIME_RENEW_FRACTION } from '../schedule.ts';
 import type { Violation } from './policies/checks.ts';
@@ -319,12 +320,11 @@ function sameReason(conditions: Condition[] | undefined, type: string, reason: s
 export function observe(round: Round): void {
   const status = round.sat.status ?? {};
   const ready = getCondition(status.conditions, ConditionType.Ready);
-  const ref = round.sat.spec.providerRef;
   round.deps.metrics?.observeToken({
     namespace: round.namespace,
     name: round.name,
     // The provider object the token names, as the provider metrics key it (even when it does not exist).
-    provider: ref.kind === 'ClusterCredentialsProvider' ? `cluster/${ref.name}` : `${round.namespace}/${ref.name}`,
+    provider: providerKeyOfRef(round.sat),
     ready: ready?.status ?? 'Unknown',
     reason: ready?.reason ?? '',
     ...(status.expiresAt ? { expiresAt: new Date(status.expiresAt) } : {}),
