@@ -117,6 +117,15 @@ export function providerKeyOf(provider: AnyProvider): string {
     : `${provider.metadata.namespace}/${provider.metadata.name}`;
 }
 
+/**
+ * Where the resolver keeps a provider's client and rate limiter: per object, not per key. "cluster/NAME" also names a
+ * CredentialsProvider in a namespace called "cluster", which must neither share the ClusterCredentialsProvider's budget
+ * nor evict its client.
+ */
+function slotOf(provider: AnyProvider): string {
+  return `${provider.kind} ${providerKeyOf(provider)}`;
+}
+
 /** The key of the provider a token's providerRef names (as `providerKeyOf`), whether or not that provider exists. */
 export function providerKeyOfRef(sat: ServiceAccountToken): string {
   const ref = sat.spec.providerRef;
@@ -165,11 +174,9 @@ export class ProviderResolver {
    * provider's generation nor the credential changed, so what it remembers (Customer.io's last exchange outcome,
    * its keep-alive connections) survives a readiness check; any change builds a new client.
    */
-  invalidate(providerKey: string): void {
-    for (const kind of ['CredentialsProvider', 'ClusterCredentialsProvider']) {
-      const cached = this.#clients.get(`${kind} ${providerKey}`);
-      if (cached) cached.expiresAt = 0;
-    }
+  invalidate(provider: AnyProvider): void {
+    const cached = this.#clients.get(slotOf(provider));
+    if (cached) cached.expiresAt = 0;
   }
 
   /** A provider on its own (for its Ready check), without a token's namespace rules. */
@@ -235,9 +242,7 @@ export class ProviderResolver {
 
   async #client(provider: AnyProvider, providerKey: string): Promise<CachedClient> {
     const now = (this.#options.clock ?? realClock).now();
-    // Clients and rate limiters are per object: "cluster/NAME" also names a CredentialsProvider in a namespace called
-    // "cluster", which must neither share the ClusterCredentialsProvider's budget nor evict its client.
-    const slot = `${provider.kind} ${providerKey}`;
+    const slot = slotOf(provider);
     const existing = this.#clients.get(slot);
     const base = `${provider.metadata.uid}/${provider.metadata.generation}`;
     if (existing?.identity.startsWith(base) && existing.expiresAt > now) return existing;

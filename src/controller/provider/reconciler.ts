@@ -55,7 +55,7 @@ export class ProviderReconciler {
 
     const providerKey = providerKeyOf(provider);
     // Re-read the credential; the client (and what it remembers) is kept unless the spec or credential changed.
-    this.#resolver.invalidate(providerKey);
+    this.#resolver.invalidate(provider);
     const outcome = await this.#check(provider);
     const retryAfterMs = Math.min(
       MAX_RATE_LIMITED_RECHECK_MS,
