@@ -129,19 +129,19 @@ export class ProviderProtection {
     read: () => Promise<ObjectMeta | undefined>,
   ): Promise<boolean> {
     if (!this.#lacksProtection(id, meta)) return false;
+    let written = meta;
     try {
-      await write(meta);
-      this.#wroteOver.set(id, meta.resourceVersion!);
-      return true;
+      await write(written);
     } catch (error) {
       if (!isConflict(error)) throw error;
       const fresh = await read();
       if (!fresh) throw error; // Gone: the token's retry finds out.
       if (!this.#lacksProtection(id, fresh)) return false;
-      await write(fresh);
-      this.#wroteOver.set(id, fresh.resourceVersion!);
-      return true;
+      written = fresh;
+      await write(written);
     }
+    this.#wroteOver.set(id, written.resourceVersion!);
+    return true;
   }
 
   /**
