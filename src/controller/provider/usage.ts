@@ -21,7 +21,10 @@ export function needsProvider(sat: ServiceAccountToken): boolean {
 export class ProviderUsage {
   /** Provider key → keys of the tokens that need it. */
   readonly #tokens = new Map<string, Set<string>>();
-  /** Token key → the provider key it is counted under. */
+  /**
+   * Token key → the provider key it is counted under. Not derivable from the events: a watch's delete event carries
+   * the object's last state (being deleted, finalizers gone), which would not say where the token was counted.
+   */
   readonly #providerOf = new Map<string, string>();
 
   static of(tokens: Iterable<ServiceAccountToken>): ProviderUsage {
