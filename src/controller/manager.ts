@@ -9,14 +9,7 @@ import {
 } from '../api/v1alpha1/index.ts';
 import { type Clock, realClock } from '../clock.ts';
 import type { KubeConfig } from '../kube/client.ts';
-import {
-  Informer,
-  type InformerEvent,
-  type InformerOptions,
-  keyOf,
-  type Meta,
-  trimMetadata,
-} from '../kube/informer.ts';
+import { Informer, type InformerEvent, type InformerOptions, keyOf, type Meta } from '../kube/informer.ts';
 import { type Cache, InformerSet } from '../kube/informer-set.ts';
 import { NamespaceApi } from '../kube/namespaces.ts';
 import { paths } from '../kube/paths.ts';
@@ -129,7 +122,7 @@ export class Manager {
         ? new InformerSet(scope.map((ns) => new Informer<T>({ ...common, ...extra, path: path(ns) })))
         : new Informer<T>({ ...common, ...extra, path: path() });
     const withKind = (kind: string) => (obj: { metadata: object }) =>
-      ({ ...trimMetadata(obj), apiVersion: API_VERSION, kind }) as never;
+      ({ ...obj, apiVersion: API_VERSION, kind }) as never;
     this.tokens = watch<ServiceAccountToken>(paths.tokens, { transform: withKind('ServiceAccountToken') });
     this.providers = watch<AnyProvider>(paths.providers, { transform: withKind('CredentialsProvider') });
     this.clusterProviders = new Informer<AnyProvider>({
