@@ -24,6 +24,17 @@ async function provider(namespace: string, name: string, spec: Record<string, un
   });
 }
 
+/** A reference provider's spec, reading its admin key from the Secret `secret` of the provider's namespace. */
+function referenceSpec(secret: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'reference',
+    url: h.api.url,
+    allowInsecureHttp: true,
+    ...extra,
+    auth: { secretRef: { name: secret, key: 'token' } },
+  };
+}
+
 async function getProvider(namespace: string, name: string) {
   return kubeRequest<{
     status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
@@ -62,18 +73,8 @@ describe('providers', () => {
       metadata: { name: 'wrong', namespace: 'prov', labels: { 'tokensync.io/credential': 'true' } },
       stringData: { token: 'not-the-key' },
     });
-    await provider('prov', 'badkey', {
-      type: 'reference',
-      url: h.api.url,
-      allowInsecureHttp: true,
-      auth: { secretRef: { name: 'wrong', key: 'token' } },
-    });
-    await provider('prov', 'nosecret', {
-      type: 'reference',
-      url: h.api.url,
-      allowInsecureHttp: true,
-      auth: { secretRef: { name: 'absent', key: 'token' } },
-    });
+    await provider('prov', 'badkey', referenceSpec('wrong'));
+    await provider('prov', 'nosecret', referenceSpec('absent'));
     const ready = async (name: string) =>
       waitFor(`${name} checked`, async () => condition(await getProvider('prov', name)));
     expect(await ready('reference')).toMatchObject({ status: 'True', reason: 'Reachable' });
@@ -139,12 +140,7 @@ describe('providers', () => {
   it('checks a CredentialsProvider in a namespace named "cluster" next to a ClusterCredentialsProvider of its name', async () => {
     // Both have the provider key "cluster/shared" (metrics, shards); each is checked, and each has its own client.
     await h.setupNamespace('cluster');
-    await provider('cluster', 'shared', {
-      type: 'reference',
-      url: h.api.url,
-      allowInsecureHttp: true,
-      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
-    });
+    await provider('cluster', 'shared', referenceSpec('reference-admin'));
     const checked = await waitFor('cluster/shared checked', async () =>
       condition(await getProvider('cluster', 'shared')),
     );
@@ -173,12 +169,7 @@ describe('bad input and upstream faults', () => {
       metadata: { name: 'reference-admin', namespace: 'denied', labels: { 'tokensync.io/credential': 'true' } },
       stringData: { token: 'revoked-key' },
     });
-    await provider('denied', 'reference', {
-      type: 'reference',
-      url: h.api.url,
-      allowInsecureHttp: true,
-      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
-    });
+    await provider('denied', 'reference', referenceSpec('reference-admin'));
     const before = await h.stats();
     await h.createToken('denied', 'refused');
     const sat = await waitReason('denied', 'refused', 'UpstreamRejected');
@@ -201,14 +192,11 @@ describe('bad input and upstream faults', () => {
 
   it('converges through 5xx, timeouts and 429 with Retry-After, with a bounded number of calls', async () => {
     await h.setupNamespace('faults');
-    await provider('faults', 'reference', {
-      type: 'reference',
-      url: h.api.url,
-      allowInsecureHttp: true,
-      timeout: '1s',
-      auth: { secretRef: { name: 'reference-admin', key: 'token' } },
-      rateLimit: { requestsPerSecond: 200, burst: 200 },
-    });
+    await provider(
+      'faults',
+      'reference',
+      referenceSpec('reference-admin', { timeout: '1s', rateLimit: { requestsPerSecond: 200, burst: 200 } }),
+    );
     // One call in three fails. Harsher rates make the test a lottery, not a proof: a token whose calls keep failing
     // backs off 1, 2, 4 … 64 s by design, and which token meets which fault depends on timing, not only on the seed.
     await h.admin('PUT', '/_faults', { errorRate: 0.25, timeoutRate: 0.1, seed: 7 });
