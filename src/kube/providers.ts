@@ -1,6 +1,6 @@
 // Typed access to CredentialsProviders and ClusterCredentialsProviders, shared by the controller and the plugin.
 import type { AnyProvider, ClusterCredentialsProvider, CredentialsProvider } from '../api/v1alpha1/index.ts';
-import { isNotFound, type KubeConfig, kubeRequest, listAll } from './client.ts';
+import { type KubeConfig, kubeRequest, listAll } from './client.ts';
 import { FIELD_MANAGER, MERGE_PATCH, paths } from './paths.ts';
 import type { WriteOptions } from './tokens.ts';
 
@@ -24,16 +24,6 @@ export class ProviderApi {
 
   listCluster(): Promise<ClusterCredentialsProvider[]> {
     return listAll<ClusterCredentialsProvider>(this.#kc, paths.clusterProviders(), this.#timeout);
-  }
-
-  /** Live read (never the cache) of the provider as it is now; undefined once it is gone. */
-  async get(provider: AnyProvider): Promise<AnyProvider | undefined> {
-    try {
-      return await kubeRequest<AnyProvider>(this.#kc, { method: 'GET', path: pathOf(provider), ...this.#timeout });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
   }
 
   async patchStatus(provider: AnyProvider, status: Record<string, unknown>): Promise<void> {

@@ -1,6 +1,5 @@
 import { type AnyProvider, IN_USE_FINALIZER, type ObjectMeta } from '../../api/v1alpha1/index.ts';
 import { failpoint } from '../../failpoints.ts';
-import { isConflict } from '../../kube/client.ts';
 import type { ProviderApi } from '../../kube/providers.ts';
 import type { ObservedSecret, SecretApi } from '../../kube/secrets.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -10,8 +9,8 @@ import type { ProviderUsage } from './usage.ts';
 type ResolvedOk = Extract<Resolution, { ok: true }>;
 
 export interface ProtectionOptions {
-  providers: Pick<ProviderApi, 'setFinalizers' | 'get'>;
-  secrets: Pick<SecretApi, 'patchMetadata' | 'get'>;
+  providers: Pick<ProviderApi, 'setFinalizers'>;
+  secrets: Pick<SecretApi, 'patchMetadata'>;
   /** Which tokens need which provider (kept from the token cache). */
   usage: Pick<ProviderUsage, 'isNeeded'>;
   /** Cached CredentialsProviders (all kinds) and credential Secrets (metadata only). */
@@ -81,14 +80,10 @@ export class ProviderProtection {
 
   async #protect(r: ResolvedOk): Promise<void> {
     const p = r.provider;
-    const wroteProvider = await this.#addFinalizer(
-      `provider ${r.providerKey}`,
-      p.metadata,
-      (meta) =>
-        this.#o.providers.setFinalizers(p, [...(meta.finalizers ?? []), IN_USE_FINALIZER], {
-          resourceVersion: meta.resourceVersion!,
-        }),
-      async () => (await this.#o.providers.get(p))?.metadata,
+    const wroteProvider = await this.#addFinalizer(`provider ${r.providerKey}`, p.metadata, (meta) =>
+      this.#o.providers.setFinalizers(p, [...(meta.finalizers ?? []), IN_USE_FINALIZER], {
+        resourceVersion: meta.resourceVersion!,
+      }),
     );
     if (wroteProvider)
       this.#o.logger.info(
@@ -98,49 +93,31 @@ export class ProviderProtection {
     const { namespace, name } = r.credentialSecret;
     // The cache is fresher than the metadata the resolver read (it may have added the finalizer since).
     const meta: ObjectMeta = this.#o.credentialSecret(namespace, name)?.metadata ?? r.credentialSecret.metadata;
-    await this.#addFinalizer(
-      `secret ${namespace}/${name}`,
-      meta,
-      async (current) => {
-        const updated = await this.#o.secrets.patchMetadata(
-          namespace,
-          name,
-          { finalizers: [...(current.finalizers ?? []), IN_USE_FINALIZER] },
-          { resourceVersion: current.resourceVersion! },
-        );
-        r.credentialSecret.metadata = updated.metadata;
-      },
-      async () => (await this.#o.secrets.get(namespace, name))?.metadata,
-    );
+    await this.#addFinalizer(`secret ${namespace}/${name}`, meta, async (current) => {
+      const updated = await this.#o.secrets.patchMetadata(
+        namespace,
+        name,
+        { finalizers: [...(current.finalizers ?? []), IN_USE_FINALIZER] },
+        { resourceVersion: current.resourceVersion! },
+      );
+      r.credentialSecret.metadata = updated.metadata;
+    });
     failpoint('after-protect');
   }
 
   /**
    * Adds the in-use finalizer to the object `id` if `meta` (its cached version) lacks it, guarded by that version so
-   * that nobody else's finalizer change is lost. A conflict means another write moved the object since the cache saw
-   * it (a new provider's first status write lands just as the first tokens protect it: 5 of 16 workers took a 409 and
-   * a retry of their token); the object is read again and the write tried once more on the version read. Returns
+   * that nobody else's finalizer change is lost (a conflict fails the token's reconcile, which is retried). Returns
    * whether it wrote.
    */
   async #addFinalizer(
     id: string,
     meta: ObjectMeta,
     write: (current: ObjectMeta) => Promise<unknown>,
-    read: () => Promise<ObjectMeta | undefined>,
   ): Promise<boolean> {
     if (!this.#lacksProtection(id, meta)) return false;
-    let written = meta;
-    try {
-      await write(written);
-    } catch (error) {
-      if (!isConflict(error)) throw error;
-      const fresh = await read();
-      if (!fresh) throw error; // Gone: the token's retry finds out.
-      if (!this.#lacksProtection(id, fresh)) return false;
-      written = fresh;
-      await write(written);
-    }
-    this.#wroteOver.set(id, written.resourceVersion!);
+    await write(meta);
+    this.#wroteOver.set(id, meta.resourceVersion!);
     return true;
   }
 

@@ -116,8 +116,8 @@ describe('in-use protection: which tokens need their provider', () => {
   } as unknown as AnyProvider;
   const protection = (tokens: ServiceAccountToken[]) =>
     new ProviderProtection({
-      providers: { setFinalizers: async () => {}, get: async () => undefined },
-      secrets: { patchMetadata: async () => ({}) as never, get: async () => undefined },
+      providers: { setFinalizers: async () => {} },
+      secrets: { patchMetadata: async () => ({}) as never },
       usage: ProviderUsage.of(tokens),
       allProviders: () => [provider],
       credentialSecret: () => undefined,

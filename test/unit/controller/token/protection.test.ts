@@ -35,37 +35,20 @@ const resolvedFor = (p: AnyProvider) => ({
   credentialSecret: { namespace: 'ns', name: 'cred', metadata: credential([]).metadata },
 });
 
-/**
- * A protection over fixed caches. `conflictOnce` names objects ("provider p", "secret cred") whose first write fails
- * with 409, as when something else wrote them since the cache saw them; `live` is what a fresh read returns then.
- */
-function setup(state: {
-  tokens: ServiceAccountToken[];
-  providers: AnyProvider[];
-  secrets: ObservedSecret[];
-  conflictOnce?: Set<string>;
-  live?: { provider?: AnyProvider; secret?: ObservedSecret };
-}) {
+/** A protection over fixed caches, recording its writes. */
+function setup(state: { tokens: ServiceAccountToken[]; providers: AnyProvider[]; secrets: ObservedSecret[] }) {
   const writes: Array<{ what: string; finalizers: string[] | null | undefined; rv: string | undefined }> = [];
-  const conflict = (what: string) => {
-    if (!state.conflictOnce?.delete(what)) return;
-    throw Object.assign(new Error('the object has been modified'), { statusCode: 409 });
-  };
   const protection = new ProviderProtection({
     providers: {
       setFinalizers: async (p, finalizers, o) => {
-        conflict(`provider ${p.metadata.name}`);
         writes.push({ what: `provider ${p.metadata.name}`, finalizers, rv: o?.resourceVersion });
       },
-      get: async () => state.live?.provider,
     },
     secrets: {
       patchMetadata: async (_ns, name, patch, o) => {
-        conflict(`secret ${name}`);
         writes.push({ what: `secret ${name}`, finalizers: patch.finalizers, rv: o?.resourceVersion });
         return credential(patch.finalizers ?? []);
       },
-      get: async () => state.live?.secret,
     },
     usage: { isNeeded: (key) => ProviderUsage.of(state.tokens).isNeeded(key) },
     allProviders: () => state.providers,
@@ -105,30 +88,6 @@ describe('in-use protection of providers and their credential Secrets', () => {
     const edited = provider([], { resourceVersion: '7' });
     await protection.protect(resolvedFor(edited));
     expect(writes.map((w) => `${w.what}@${w.rv}`)).toEqual(['provider p@5', 'secret cred@9', 'provider p@7']);
-  });
-
-  it('an object another write moved since the cache saw it is read again and protected on the version read', async () => {
-    const p = provider(['other.io/keep']);
-    const { protection, writes } = setup({
-      tokens: [],
-      providers: [p],
-      secrets: [credential([])],
-      // The provider's first status write landed between the cache's version 5 and the protecting write.
-      conflictOnce: new Set(['provider p', 'secret cred']),
-      live: {
-        provider: provider(['other.io/keep', 'other.io/new'], { resourceVersion: '6' }),
-        secret: {
-          ...credential([]),
-          metadata: { ...credential(['tokensync.io/in-use']).metadata, resourceVersion: '10' },
-        },
-      },
-    });
-    await protection.protect(resolvedFor(p));
-    // The provider is written once more on version 6, keeping the finalizer added meanwhile; the Secret, read again,
-    // already carries the in-use finalizer (another replica's write) and is left alone.
-    expect(writes).toEqual([
-      { what: 'provider p', finalizers: ['other.io/keep', 'other.io/new', 'tokensync.io/in-use'], rv: '6' },
-    ]);
   });
 
   it('adds nothing to a provider already being deleted (the API server would refuse a new finalizer)', async () => {
