@@ -2,6 +2,7 @@
 // not do on demand (go silent mid-watch, fail watches repeatedly, send a bookmark then close).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer, keyOf, StringTable, trimMetadata } from '../../../src/kube/informer.ts';
@@ -131,6 +132,31 @@ describe('keyOf and trimMetadata', () => {
     expect(JSON.stringify(trimMetadata({ metadata: { name: 'b', annotations: { [lastApplied]: applied } } }))).toBe(
       '{"metadata":{"name":"b"}}',
     );
+  });
+});
+
+describe('trimmed metadata stays compact', () => {
+  // %HasFastProperties is a V8 intrinsic: compiled after the flag is set, the function can call it.
+  setFlagsFromString('--allow-natives-syntax');
+  const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+
+  it('keeps the metadata and annotations of a parsed object in fast mode (a delete would make each a hash table)', () => {
+    const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+    const json = JSON.stringify({
+      metadata: {
+        name: 'a',
+        namespace: 'ns',
+        uid: 'u',
+        resourceVersion: '1',
+        annotations: { [lastApplied]: '{}', note: 'kept' },
+        finalizers: ['f'],
+        managedFields: [{ manager: 'x' }],
+      },
+    });
+    const trimmed = trimMetadata(JSON.parse(json) as { metadata: { annotations: object } });
+    expect(trimmed.metadata).not.toHaveProperty('managedFields');
+    expect(hasFastProperties(trimmed.metadata)).toBe(true);
+    expect(hasFastProperties(trimmed.metadata.annotations)).toBe(true);
   });
 });
 
