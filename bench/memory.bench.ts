@@ -13,8 +13,9 @@
 //
 //   npx node bench/memory.bench.ts                     BENCH_N=10000 (default)
 //   BENCH_N=100000 npx node bench/memory.bench.ts      the 100,000 run (about an hour on 2 cores)
+//   BENCH_KEEP_SNAPSHOTS=<dir>                         keeps the heap snapshots it summarizes, for DevTools
 // Prints figures; asserts nothing. Loopback only; every wait is bounded.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCredentialsApi } from '../src/credentials-api/index.ts';
@@ -113,6 +114,9 @@ async function heapSummary(c: ControllerProcess, dir: string, when: string): Pro
   c.child.kill('SIGUSR2');
   const file = await waitForSnapshot(dir, 300_000);
   const summary = await summarizeSnapshot(file);
+  // BENCH_KEEP_SNAPSHOTS=<dir> keeps each snapshot for a closer look (Chrome DevTools' Memory tab opens them).
+  const keep = process.env['BENCH_KEEP_SNAPSHOTS'];
+  if (keep) copyFileSync(file, join(keep, `${when.replaceAll(' ', '-')}-${N}.heapsnapshot`));
   rmSync(file);
   log(`   heap snapshot ${when}: ${(summary.total / MiB).toFixed(1)} MiB of live objects; largest groups (self size):`);
   for (const [key, size, count] of summary.groups)

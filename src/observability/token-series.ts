@@ -109,7 +109,8 @@ export class TokenSeries {
 
   observe(token: TokenObservation): void {
     const key = `${token.namespace}/${token.name}`;
-    const provider = token.provider ?? '';
+    // One copy of each provider key for all its rows (the caller builds a new string for every observation).
+    const provider = this.#intern(token.provider ?? '');
     const reason = token.reason || token.ready;
     const groupKey = this.#intern(
       `namespace="${escapeLabelValue(token.namespace)}",provider="${escapeLabelValue(provider)}"`,
@@ -118,7 +119,15 @@ export class TokenSeries {
     let row = this.#rows.get(key);
     if (!row) {
       row = {
-        identity: `namespace="${escapeLabelValue(token.namespace)}",name="${escapeLabelValue(token.name)}"`,
+        // join, not a template literal: V8 keeps a template's result as a chain of four rope nodes holding the parts
+        // (about 130 bytes a row at 10,000 rows); join copies the text into one flat string.
+        identity: [
+          'namespace="',
+          escapeLabelValue(token.namespace),
+          '",name="',
+          escapeLabelValue(token.name),
+          '"',
+        ].join(''),
         provider,
         ready: token.ready,
         reason,
