@@ -289,7 +289,10 @@ export async function summarizeSnapshot(
     const size = snapshot.nodes[i + sizeAt]!;
     total += size;
     let key = type;
-    if (type === 'object' || type === 'native') key = `${type} ${snapshot.strings[snapshot.nodes[i + nameAt]!]}`;
+    // Arrays by their role: "(object properties)" is the hash table of an object in dictionary mode (a fast object's
+    // properties are a "PropertyArray" instead), "(object elements)" the elements of arrays, "" mostly Maps' tables.
+    if (type === 'object' || type === 'native' || type === 'array')
+      key = `${type} ${snapshot.strings[snapshot.nodes[i + nameAt]!] || '(Map and Set tables, other)'}`;
     else if (type.includes('string')) key = 'strings';
     const g = groups.get(key) ?? [0, 0];
     g[0] += size;
